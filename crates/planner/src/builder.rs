@@ -1,0 +1,727 @@
+//! Builds an [`AppPlan`] from a parsed app: declares streams, resolves every query's names and
+//! types, infers output schemas and auto-creates streams (§3), and rejects with a clear message
+//! every construct whose runtime does not exist yet.
+
+use crate::expr::{ColumnSlot, TypedExpr, TypedExprKind};
+use crate::options::stream_options;
+use crate::plan::{
+    AppPlan, Attribute, Operator, QueryPlan, Schema, StreamId, StreamIo, StreamOrigin, StreamPlan,
+};
+use crate::resolve::{ExprChecker, Scope};
+use crate::types::Type;
+use eventflux_sql::ast::{self, ColumnRef, FromClause, QueryOutput, SelectItem, Statement};
+use eventflux_sql::{line_col, suggestion_suffix, Diagnostic, Span};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Window types of §7 (canonical spellings).
+pub const WINDOW_TYPES: &[&str] = &[
+    "length",
+    "lengthBatch",
+    "time",
+    "timeBatch",
+    "tumbling",
+    "sliding",
+    "hop",
+    "session",
+    "externalTime",
+    "externalTimeBatch",
+    "sort",
+    "unique",
+    "firstUnique",
+    "delay",
+    "timeLength",
+    "cron",
+];
+
+/// Query options accepted in `@option('key', 'value')`.
+pub const QUERY_OPTIONS: &[&str] = &[
+    "window.max_events",
+    "pattern.max_partial_matches",
+    "error.strategy",
+    "error.stream",
+];
+
+/// The stream a query without INSERT INTO writes to.
+pub const DEFAULT_OUTPUT: &str = "OutputStream";
+
+/// What a name in FROM or INSERT INTO refers to, other than a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OtherName {
+    Table,
+    Trigger,
+    /// Written by a statement that was rejected: errors about it would only repeat that one.
+    Poisoned,
+}
+
+pub struct Builder<'s> {
+    src: &'s str,
+    plan: AppPlan,
+    others: HashMap<String, OtherName>,
+    diags: Vec<Diagnostic>,
+}
+
+/// Plans an app. `src` is used only to mention line numbers in messages.
+pub fn build(app: &ast::App, src: &str) -> Result<AppPlan, Vec<Diagnostic>> {
+    let mut b = Builder {
+        src,
+        plan: AppPlan::default(),
+        others: HashMap::new(),
+        diags: Vec::new(),
+    };
+    b.declare_all(&app.statements);
+    b.plan_queries(&app.statements);
+    b.check_cycles();
+    if b.diags.is_empty() {
+        Ok(b.plan)
+    } else {
+        b.diags.sort_by_key(|d| d.span.start);
+        Err(b.diags)
+    }
+}
+
+impl Builder<'_> {
+    fn error(&mut self, span: Span, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::error(span, msg));
+    }
+
+    fn line_of(&self, span: Span) -> usize {
+        line_col(self.src, span.start).0
+    }
+
+    fn defined_at(&self, name: &str) -> Option<Span> {
+        self.plan
+            .stream_id(name)
+            .map(|id| self.plan.streams[id].span)
+    }
+
+    fn name_taken(&mut self, name: &ast::Ident) -> bool {
+        if let Some(prev) = self.defined_at(&name.name) {
+            let line = self.line_of(prev);
+            self.error(
+                name.span,
+                format!("'{}' is already defined (line {line})", name.name),
+            );
+            return true;
+        }
+        if self.others.contains_key(&name.name) {
+            self.error(name.span, format!("'{}' is already defined", name.name));
+            return true;
+        }
+        false
+    }
+
+    /// First pass: streams, tables and triggers, so queries may refer to them in any order.
+    fn declare_all(&mut self, statements: &[Statement]) {
+        for st in statements {
+            match st {
+                Statement::CreateStream(cs) => self.declare_stream(cs),
+                Statement::CreateTable(ct) => {
+                    if !self.name_taken(&ct.name) {
+                        self.others.insert(ct.name.name.clone(), OtherName::Table);
+                    }
+                    self.error(ct.span, format!("not supported yet: tables ('{}')", ct.name.name));
+                }
+                Statement::CreateTrigger(tr) => {
+                    if !self.name_taken(&tr.name) {
+                        self.others.insert(tr.name.name.clone(), OtherName::Trigger);
+                    }
+                    self.error(tr.span, format!("not supported yet: triggers ('{}')", tr.name.name));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn declare_stream(&mut self, cs: &ast::CreateStream) {
+        if self.name_taken(&cs.name) {
+            return;
+        }
+        let mut attributes: Vec<Attribute> = Vec::with_capacity(cs.columns.len());
+        for col in &cs.columns {
+            if attributes.iter().any(|a| a.name == col.name.name) {
+                self.error(
+                    col.name.span,
+                    format!("attribute '{}' is defined twice in stream '{}'", col.name.name, cs.name.name),
+                );
+                continue;
+            }
+            let ty = Type::from_kind(col.ty.kind);
+            if ty == Type::Object {
+                self.error(col.ty.span, "not supported yet: the OBJECT type");
+            }
+            attributes.push(Attribute {
+                name: col.name.name.clone(),
+                ty,
+            });
+        }
+        if let Some(wm) = &cs.watermark {
+            self.error(
+                wm.span,
+                format!("not supported yet: event time (WATERMARK on stream '{}')", cs.name.name),
+            );
+        }
+        let io = stream_options(&cs.options, cs.watermark.is_some(), &mut self.diags)
+            .map(|o| o.io)
+            .unwrap_or(StreamIo::Internal);
+        let id = self.plan.streams.len();
+        self.plan.streams.push(StreamPlan {
+            name: cs.name.name.clone(),
+            schema: Schema { attributes },
+            origin: StreamOrigin::Declared,
+            io,
+            span: cs.name.span,
+        });
+        self.plan.stream_ids.insert(cs.name.name.clone(), id);
+    }
+
+    /// Second pass: queries in order. A query reading a stream that a later query auto-creates is
+    /// deferred until that stream exists.
+    fn plan_queries(&mut self, statements: &[Statement]) {
+        let mut pending: Vec<&Statement> = Vec::new();
+        for st in statements {
+            match st {
+                Statement::Query(_) | Statement::Update(_) | Statement::Delete(_) | Statement::Partition(_) => {
+                    pending.push(st)
+                }
+                _ => {}
+            }
+        }
+        let mut query_no = 0usize;
+        loop {
+            let targets: HashSet<String> = pending.iter().filter_map(|s| target_name(s)).collect();
+            let mut progressed = false;
+            let mut still = Vec::new();
+            for st in pending {
+                let waits = match st {
+                    Statement::Query(q) => input_names(&q.from)
+                        .into_iter()
+                        .any(|n| !self.is_known(n) && targets.contains(n)),
+                    _ => false,
+                };
+                if waits {
+                    still.push(st);
+                } else {
+                    query_no += 1;
+                    self.plan_statement(st, query_no);
+                    progressed = true;
+                }
+            }
+            pending = still;
+            if pending.is_empty() {
+                break;
+            }
+            if !progressed {
+                // A cycle of auto-created streams: plan them anyway, reporting unknown names.
+                for st in pending {
+                    query_no += 1;
+                    self.plan_statement(st, query_no);
+                }
+                break;
+            }
+        }
+    }
+
+    fn is_known(&self, name: &str) -> bool {
+        self.plan.stream_id(name).is_some() || self.others.contains_key(name)
+    }
+
+    fn poison(&mut self, name: Option<String>) {
+        if let Some(n) = name {
+            if !self.is_known(&n) {
+                self.others.insert(n, OtherName::Poisoned);
+            }
+        }
+    }
+
+    fn plan_statement(&mut self, st: &Statement, query_no: usize) {
+        match st {
+            Statement::Query(q) => {
+                if self.plan_query(q, query_no).is_err() {
+                    self.poison(target_name(st));
+                }
+            }
+            Statement::Update(u) => {
+                self.error(u.span, format!("not supported yet: table writes (UPDATE {})", u.table.name));
+            }
+            Statement::Delete(d) => {
+                self.error(d.span, format!("not supported yet: table writes (DELETE FROM {})", d.table.name));
+            }
+            Statement::Partition(p) => {
+                self.error(p.span, "not supported yet: PARTITION blocks");
+                for inner in &p.statements {
+                    self.poison(target_name(inner));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn unsupported(&mut self, span: Span, what: &str) -> Result<(), ()> {
+        self.error(span, format!("not supported yet: {what}"));
+        Err(())
+    }
+
+    fn plan_query(&mut self, q: &ast::Query, query_no: usize) -> Result<(), ()> {
+        let before = self.diags.len();
+        let (name, options) = self.annotations(&q.annotations, query_no);
+
+        // Where the rows go.
+        let (target_ident, events) = match &q.output {
+            QueryOutput::Default => (None, ast::OutputEvents::Current),
+            QueryOutput::Insert { events, target } => (Some(target), *events),
+            QueryOutput::Upsert { target }
+            | QueryOutput::UpdateOrInsert { target, .. }
+            | QueryOutput::Update { target, .. }
+            | QueryOutput::Delete { target, .. } => {
+                return self.unsupported(target.span, &format!("table writes (into '{}')", target.name));
+            }
+        };
+
+        // What it reads.
+        let source = match &q.from {
+            FromClause::Stream(s) => s,
+            FromClause::Join(j) => return self.unsupported(j.span, "joins"),
+            FromClause::Pattern(p) => {
+                let kind = match p.mode {
+                    ast::PatternMode::Pattern => "patterns (FROM PATTERN)",
+                    ast::PatternMode::Sequence => "sequences (FROM SEQUENCE)",
+                };
+                return self.unsupported(p.span, kind);
+            }
+        };
+        let input = self.resolve_input(&source.name)?;
+        if let Some(w) = &source.window {
+            self.window(w);
+        }
+        if source.unidirectional {
+            self.error(source.span, "UNIDIRECTIONAL only applies to a side of a join");
+        }
+        for (span, what) in [
+            (q.group_by.first().map(|e| e.span), "GROUP BY (windows and aggregation)"),
+            (q.having.as_ref().map(|e| e.span), "HAVING (windows and aggregation)"),
+            (q.order_by.first().map(|o| o.span), "ORDER BY"),
+            (q.limit.map(|c| c.span), "LIMIT"),
+            (q.offset.map(|c| c.span), "OFFSET"),
+            (q.output_rate.as_ref().map(|o| o.span), "OUTPUT rate limiting"),
+        ] {
+            if let Some(span) = span {
+                self.error(span, format!("not supported yet: {what}"));
+            }
+        }
+
+        let schema = self.plan.streams[input].schema.clone();
+        let scope = StreamScope {
+            stream: &self.plan.streams[input].name,
+            alias: source.alias.as_ref().map(|a| a.name.as_str()),
+            schema: &schema,
+        };
+        let mut diags = std::mem::take(&mut self.diags);
+        let mut operators = Vec::new();
+        {
+            let mut checker = ExprChecker::new(&scope, &mut diags);
+            if let Some(f) = &source.filter {
+                if let Ok(e) = checker.condition(f, "filter") {
+                    operators.push(Operator::Filter(e));
+                }
+            }
+            if let Some(w) = &q.where_clause {
+                if let Ok(e) = checker.condition(w, "WHERE") {
+                    operators.push(Operator::Filter(e));
+                }
+            }
+        }
+        let columns = select_columns(&q.select, &scope, &mut diags);
+        self.diags = diags;
+        let columns = columns?;
+        if self.diags.len() > before {
+            return Err(());
+        }
+
+        // Output stream: declared or earlier auto-created streams must match; otherwise create.
+        let target_name = target_ident.map_or(DEFAULT_OUTPUT, |t| t.name.as_str());
+        let target_span = target_ident.map_or(q.select.span, |t| t.span);
+        let target = match self.plan.stream_id(target_name) {
+            Some(id) => {
+                let projection = self.match_schema(id, columns, target_span)?;
+                operators.push(Operator::Project(projection));
+                id
+            }
+            None => {
+                match self.others.get(target_name) {
+                    Some(OtherName::Table) => {
+                        return self.unsupported(target_span, &format!("table writes (into '{target_name}')"))
+                    }
+                    Some(OtherName::Trigger) => {
+                        self.error(target_span, format!("cannot insert into trigger '{target_name}'"));
+                        return Err(());
+                    }
+                    Some(OtherName::Poisoned) | None => {}
+                }
+                let id = self.plan.streams.len();
+                self.plan.streams.push(StreamPlan {
+                    name: target_name.to_string(),
+                    schema: Schema {
+                        attributes: columns
+                            .iter()
+                            .map(|(n, e)| Attribute {
+                                name: n.clone(),
+                                ty: if e.ty == Type::Null { Type::String } else { e.ty },
+                            })
+                            .collect(),
+                    },
+                    origin: StreamOrigin::Auto,
+                    io: StreamIo::Internal,
+                    span: target_span,
+                });
+                self.plan.stream_ids.insert(target_name.to_string(), id);
+                self.others.remove(target_name);
+                let projection = columns
+                    .into_iter()
+                    .map(|(n, e)| {
+                        let e = if e.ty == Type::Null { e.cast_to(Type::String) } else { e };
+                        (n, e)
+                    })
+                    .collect();
+                operators.push(Operator::Project(projection));
+                id
+            }
+        };
+        self.plan.queries.push(QueryPlan {
+            name,
+            span: q.span,
+            input,
+            operators,
+            target,
+            events,
+            options,
+        });
+        Ok(())
+    }
+
+    fn annotations(&mut self, anns: &[ast::Annotation], query_no: usize) -> (String, BTreeMap<String, String>) {
+        let mut name = None;
+        let mut options = BTreeMap::new();
+        for a in anns {
+            match a.name.name.to_ascii_lowercase().as_str() {
+                "name" => match a.args.as_slice() {
+                    [(n, _)] => {
+                        if self.plan.queries.iter().any(|q| &q.name == n) {
+                            self.error(a.span, format!("query name '{n}' is used twice"));
+                        }
+                        name = Some(n.clone());
+                    }
+                    _ => self.error(a.span, "@name takes one argument: @name('query-name')"),
+                },
+                "option" => match a.args.as_slice() {
+                    [(k, kspan), (v, _)] => {
+                        if QUERY_OPTIONS.contains(&k.as_str()) {
+                            options.insert(k.clone(), v.clone());
+                        } else {
+                            self.error(
+                                *kspan,
+                                format!(
+                                    "unknown query option '{k}'{}; accepted: {}",
+                                    suggestion_suffix(k, QUERY_OPTIONS.iter().copied()),
+                                    QUERY_OPTIONS.join(", ")
+                                ),
+                            );
+                        }
+                    }
+                    _ => self.error(a.span, "@option takes two arguments: @option('key', 'value')"),
+                },
+                other => self.error(
+                    a.name.span,
+                    format!(
+                        "unknown annotation '@{other}'{}; accepted: @name, @option",
+                        suggestion_suffix(other, ["name", "option"])
+                    ),
+                ),
+            }
+        }
+        (name.unwrap_or_else(|| format!("query-{query_no}")), options)
+    }
+
+    fn resolve_input(&mut self, name: &ast::Ident) -> Result<StreamId, ()> {
+        if let Some(id) = self.plan.stream_id(&name.name) {
+            return Ok(id);
+        }
+        match self.others.get(&name.name) {
+            Some(OtherName::Table) => {
+                self.unsupported(name.span, &format!("reading table '{}' (tables)", name.name))?;
+            }
+            Some(OtherName::Trigger) => {
+                self.unsupported(name.span, &format!("reading trigger '{}' (triggers)", name.name))?;
+            }
+            Some(OtherName::Poisoned) => return Err(()),
+            None => {}
+        }
+        let known: Vec<&str> = self
+            .plan
+            .streams
+            .iter()
+            .map(|s| s.name.as_str())
+            .chain(self.others.keys().map(String::as_str))
+            .collect();
+        let hint = suggestion_suffix(&name.name, known.iter().copied());
+        self.error(name.span, format!("unknown stream '{}'{hint}", name.name));
+        Err(())
+    }
+
+    fn window(&mut self, w: &ast::Window) {
+        let known = WINDOW_TYPES
+            .iter()
+            .find(|t| t.eq_ignore_ascii_case(&w.kind.name));
+        match known {
+            Some(t) => self.error(w.span, format!("not supported yet: windows (WINDOW '{t}')")),
+            None => self.error(
+                w.kind.span,
+                format!(
+                    "unknown window type '{}'{}",
+                    w.kind.name,
+                    suggestion_suffix(&w.kind.name, WINDOW_TYPES.iter().copied())
+                ),
+            ),
+        }
+    }
+
+    /// Maps a query's output columns onto an existing stream's schema by name; INT may widen to
+    /// LONG and FLOAT to DOUBLE.
+    fn match_schema(
+        &mut self,
+        id: StreamId,
+        columns: Vec<(String, TypedExpr)>,
+        span: Span,
+    ) -> Result<Vec<(String, TypedExpr)>, ()> {
+        let target = &self.plan.streams[id];
+        let expected: Vec<String> = target.schema.attributes.iter().map(|a| format!("{} {}", a.name, a.ty)).collect();
+        let found: Vec<String> = columns.iter().map(|(n, e)| format!("{n} {}", e.ty)).collect();
+        let mismatch = |why: String| {
+            format!(
+                "query output does not match stream '{}': {why}; the stream has ({}), the query produces ({})",
+                target.name,
+                expected.join(", "),
+                found.join(", ")
+            )
+        };
+        if columns.len() != target.schema.len() {
+            let msg = mismatch(format!("{} attributes expected, found {}", target.schema.len(), columns.len()));
+            self.error(span, msg);
+            return Err(());
+        }
+        let mut by_name: HashMap<&str, &TypedExpr> = HashMap::new();
+        for (n, e) in &columns {
+            by_name.insert(n.as_str(), e);
+        }
+        let mut projection = Vec::with_capacity(columns.len());
+        let mut problems = Vec::new();
+        for attr in &target.schema.attributes {
+            match by_name.get(attr.name.as_str()) {
+                None => problems.push(format!("attribute '{}' is missing", attr.name)),
+                Some(e) if !e.ty.assignable_to(attr.ty) && !literal_fits(e, attr.ty) => problems.push(format!(
+                    "attribute '{}' is {} but the query gives {}",
+                    attr.name, attr.ty, e.ty
+                )),
+                Some(e) => projection.push((attr.name.clone(), (*e).clone().cast_to(attr.ty))),
+            }
+        }
+        if !problems.is_empty() {
+            let msg = mismatch(problems.join(", "));
+            self.error(span, msg);
+            return Err(());
+        }
+        Ok(projection)
+    }
+
+    /// Rejects query graphs where a stream feeds itself (it would loop forever).
+    fn check_cycles(&mut self) {
+        let n = self.plan.streams.len();
+        let mut edges: Vec<Vec<(StreamId, usize)>> = vec![Vec::new(); n];
+        for (qi, q) in self.plan.queries.iter().enumerate() {
+            edges[q.input].push((q.target, qi));
+        }
+        // Iterative DFS with colours; report the query closing each cycle once.
+        let mut colour = vec![0u8; n];
+        let mut reported = HashSet::new();
+        for start in 0..n {
+            if colour[start] != 0 {
+                continue;
+            }
+            let mut stack = vec![(start, 0usize)];
+            colour[start] = 1;
+            while let Some((node, idx)) = stack.pop() {
+                if idx < edges[node].len() {
+                    stack.push((node, idx + 1));
+                    let (next, qi) = edges[node][idx];
+                    if colour[next] == 1 {
+                        if reported.insert(qi) {
+                            let q = &self.plan.queries[qi];
+                            let msg = format!(
+                                "query '{}' inserts into '{}', which feeds its own input: the queries would loop forever",
+                                q.name, self.plan.streams[next].name
+                            );
+                            self.diags.push(Diagnostic::error(q.span, msg));
+                        }
+                    } else if colour[next] == 0 {
+                        colour[next] = 1;
+                        stack.push((next, 0));
+                    }
+                } else {
+                    colour[node] = 2;
+                }
+            }
+        }
+    }
+}
+
+fn literal_fits(e: &TypedExpr, ty: Type) -> bool {
+    matches!(&e.kind, TypedExprKind::Constant(c) if ty == Type::Int && matches!(c, crate::expr::Constant::Long(v) if i32::try_from(*v).is_ok()))
+}
+
+/// The stream or table a statement writes, if any.
+fn target_name(st: &Statement) -> Option<String> {
+    match st {
+        Statement::Query(q) => Some(match &q.output {
+            QueryOutput::Default => DEFAULT_OUTPUT.to_string(),
+            QueryOutput::Insert { target, .. }
+            | QueryOutput::Upsert { target }
+            | QueryOutput::UpdateOrInsert { target, .. }
+            | QueryOutput::Update { target, .. }
+            | QueryOutput::Delete { target, .. } => target.name.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// The names a FROM clause reads.
+fn input_names(from: &FromClause) -> Vec<&str> {
+    match from {
+        FromClause::Stream(s) => vec![s.name.name.as_str()],
+        FromClause::Join(j) => std::iter::once(j.left.name.name.as_str())
+            .chain(j.steps.iter().map(|s| s.right.name.name.as_str()))
+            .collect(),
+        FromClause::Pattern(_) => Vec::new(),
+    }
+}
+
+/// Name scope of a single-stream query: `attr`, `Stream.attr` and `alias.attr`.
+struct StreamScope<'a> {
+    stream: &'a str,
+    alias: Option<&'a str>,
+    schema: &'a Schema,
+}
+
+impl Scope for StreamScope<'_> {
+    fn resolve_column(&self, col: &ColumnRef) -> Result<(ColumnSlot, Type), Diagnostic> {
+        if let Some(q) = &col.qualifier {
+            let ok = q.name == self.stream || Some(q.name.as_str()) == self.alias;
+            if !ok {
+                let names: Vec<&str> = std::iter::once(self.stream).chain(self.alias).collect();
+                return Err(Diagnostic::error(
+                    q.span,
+                    format!(
+                        "unknown stream or alias '{}'{} in this query",
+                        q.name,
+                        suggestion_suffix(&q.name, names.iter().copied())
+                    ),
+                ));
+            }
+        }
+        match self.schema.index_of(&col.name.name) {
+            Some(i) => Ok((
+                ColumnSlot {
+                    index: i,
+                    display: match &col.qualifier {
+                        Some(q) => format!("{}.{}", q.name, col.name.name),
+                        None => col.name.name.clone(),
+                    },
+                },
+                self.schema.attributes[i].ty,
+            )),
+            None => Err(Diagnostic::error(
+                col.name.span,
+                format!(
+                    "unknown attribute '{}' in stream '{}'{}",
+                    col.name.name,
+                    self.stream,
+                    suggestion_suffix(&col.name.name, self.schema.names())
+                ),
+            )),
+        }
+    }
+}
+
+/// Checks SELECT items and names each output column (§3: alias, else the attribute name).
+fn select_columns(
+    select: &ast::Select,
+    scope: &StreamScope<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Vec<(String, TypedExpr)>, ()> {
+    let mut out: Vec<(String, TypedExpr)> = Vec::new();
+    let mut ok = true;
+    let mut push = |name: String, e: TypedExpr, span: Span, diags: &mut Vec<Diagnostic>, ok: &mut bool| {
+        if out.iter().any(|(n, _)| *n == name) {
+            diags.push(Diagnostic::error(
+                span,
+                format!("output attribute '{name}' is selected twice; rename one with AS"),
+            ));
+            *ok = false;
+        } else {
+            out.push((name, e));
+        }
+    };
+    let star = |diags: &mut Vec<Diagnostic>, ok: &mut bool, span: Span, push: &mut dyn FnMut(String, TypedExpr, Span, &mut Vec<Diagnostic>, &mut bool)| {
+        for (i, a) in scope.schema.attributes.iter().enumerate() {
+            let e = TypedExpr {
+                kind: TypedExprKind::Column(ColumnSlot {
+                    index: i,
+                    display: a.name.clone(),
+                }),
+                ty: a.ty,
+                span,
+            };
+            push(a.name.clone(), e, span, diags, ok);
+        }
+    };
+    for item in &select.items {
+        match item {
+            SelectItem::Wildcard(span) => star(diags, &mut ok, *span, &mut push),
+            SelectItem::QualifiedWildcard(q) => {
+                if q.name == scope.stream || Some(q.name.as_str()) == scope.alias {
+                    star(diags, &mut ok, q.span, &mut push);
+                } else {
+                    diags.push(Diagnostic::error(
+                        q.span,
+                        format!("unknown stream or alias '{}' in this query", q.name),
+                    ));
+                    ok = false;
+                }
+            }
+            SelectItem::Expr { expr, alias } => {
+                let checked = ExprChecker::new(scope, diags).check(expr);
+                let Ok(e) = checked else {
+                    ok = false;
+                    continue;
+                };
+                let name = match (alias, &expr.kind) {
+                    (Some(a), _) => a.name.clone(),
+                    (None, ast::ExprKind::Column(c)) => c.name.name.clone(),
+                    (None, _) => {
+                        diags.push(Diagnostic::error(
+                            expr.span,
+                            "this expression needs a name in the output: add AS <name>",
+                        ));
+                        ok = false;
+                        continue;
+                    }
+                };
+                let span = alias.as_ref().map_or(expr.span, |a| a.span);
+                push(name, e, span, diags, &mut ok);
+            }
+        }
+    }
+    if ok {
+        Ok(out)
+    } else {
+        Err(())
+    }
+}

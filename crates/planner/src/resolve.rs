@@ -1,0 +1,595 @@
+//! Type checking of expressions: resolves names through a [`Scope`], applies numeric promotion
+//! (§2) and turns the AST into [`TypedExpr`]s.
+
+use crate::expr::{ColumnSlot, Constant, TypedExpr, TypedExprKind};
+use crate::functions::{self, FunctionKind, ScalarFn};
+use crate::types::Type;
+use eventflux_sql::ast::{BinaryOp, ColumnRef, Expr, ExprKind, Literal, UnaryOp};
+use eventflux_sql::{suggestion_suffix, Diagnostic, Span};
+
+/// Resolves column references for the expressions of one query.
+pub trait Scope {
+    fn resolve_column(&self, col: &ColumnRef) -> Result<(ColumnSlot, Type), Diagnostic>;
+}
+
+/// Marker for an expression that failed to check; its diagnostics are already recorded.
+#[derive(Debug)]
+pub struct Failed;
+
+pub type Checked = Result<TypedExpr, Failed>;
+
+/// Checks expressions against a scope, collecting every diagnostic instead of stopping at the
+/// first one.
+pub struct ExprChecker<'a> {
+    pub scope: &'a dyn Scope,
+    pub diags: &'a mut Vec<Diagnostic>,
+}
+
+impl<'a> ExprChecker<'a> {
+    pub fn new(scope: &'a dyn Scope, diags: &'a mut Vec<Diagnostic>) -> Self {
+        ExprChecker { scope, diags }
+    }
+
+    fn fail(&mut self, span: Span, msg: impl Into<String>) -> Failed {
+        self.diags.push(Diagnostic::error(span, msg));
+        Failed
+    }
+
+    /// Checks a condition (WHERE, HAVING, filters, ON): it must be BOOL.
+    pub fn condition(&mut self, e: &Expr, clause: &str) -> Checked {
+        let t = self.check(e)?;
+        match t.ty {
+            Type::Bool => Ok(t),
+            Type::Null => Ok(t.cast_to(Type::Bool)),
+            other => Err(self.fail(
+                e.span,
+                format!("{clause} condition must be BOOL, found {other}"),
+            )),
+        }
+    }
+
+    pub fn check(&mut self, e: &Expr) -> Checked {
+        let span = e.span;
+        match &e.kind {
+            ExprKind::Literal(lit) => Ok(literal(lit, span)),
+            ExprKind::Duration(ms) => Ok(TypedExpr::constant(
+                Constant::Long(*ms),
+                Type::Long,
+                span,
+            )),
+            ExprKind::Column(col) => {
+                if col.index.is_some() {
+                    return Err(self.fail(
+                        col.span,
+                        "indexed access like 'e[0].x' is only allowed on counted pattern aliases",
+                    ));
+                }
+                match self.scope.resolve_column(col) {
+                    Ok((slot, ty)) => Ok(TypedExpr {
+                        kind: TypedExprKind::Column(slot),
+                        ty,
+                        span,
+                    }),
+                    Err(d) => {
+                        self.diags.push(d);
+                        Err(Failed)
+                    }
+                }
+            }
+            ExprKind::Unary { op, expr } => {
+                let inner = self.check(expr)?;
+                match op {
+                    UnaryOp::Neg => {
+                        if !(inner.ty.is_numeric() || inner.ty == Type::Null) {
+                            return Err(self.fail(
+                                span,
+                                format!("cannot negate a value of type {}", inner.ty),
+                            ));
+                        }
+                        let ty = if inner.ty == Type::Timestamp {
+                            Type::Long
+                        } else {
+                            inner.ty
+                        };
+                        if let Some(c) = inner.as_constant() {
+                            let folded = match *c {
+                                Constant::Int(v) => Some(Constant::Int(v.wrapping_neg())),
+                                Constant::Long(v) => Some(Constant::Long(v.wrapping_neg())),
+                                Constant::Float(v) => Some(Constant::Float(-v)),
+                                Constant::Double(v) => Some(Constant::Double(-v)),
+                                _ => None,
+                            };
+                            if let Some(c) = folded {
+                                return Ok(TypedExpr::constant(c, ty, span));
+                            }
+                        }
+                        let inner = inner.cast_to(ty);
+                        Ok(TypedExpr {
+                            kind: TypedExprKind::Neg(Box::new(inner)),
+                            ty,
+                            span,
+                        })
+                    }
+                    UnaryOp::Not => {
+                        let inner = self.expect_bool(inner, "NOT")?;
+                        Ok(TypedExpr {
+                            kind: TypedExprKind::Not(Box::new(inner)),
+                            ty: Type::Bool,
+                            span,
+                        })
+                    }
+                }
+            }
+            ExprKind::Binary { op, left, right } => {
+                let l = self.check(left);
+                let r = self.check(right);
+                let (l, r) = (l?, r?);
+                self.binary(*op, l, r, span)
+            }
+            ExprKind::IsNull { expr, negated } => {
+                let inner = self.check(expr)?;
+                Ok(TypedExpr {
+                    kind: TypedExprKind::IsNull {
+                        expr: Box::new(inner),
+                        negated: *negated,
+                    },
+                    ty: Type::Bool,
+                    span,
+                })
+            }
+            ExprKind::InList {
+                expr,
+                list,
+                negated,
+            } => {
+                let head = self.check(expr);
+                let items: Vec<Checked> = list.iter().map(|i| self.check(i)).collect();
+                let head = head?;
+                let items: Vec<TypedExpr> = items.into_iter().collect::<Result<_, _>>()?;
+                let mut ty = head.ty;
+                for item in &items {
+                    ty = match Type::unify(ty, item.ty) {
+                        Some(t) => t,
+                        None => {
+                            return Err(self.fail(
+                                item.span,
+                                format!("IN list item of type {} cannot be compared with {}", item.ty, head.ty),
+                            ))
+                        }
+                    };
+                }
+                let ty = comparable(ty);
+                Ok(TypedExpr {
+                    kind: TypedExprKind::InList {
+                        expr: Box::new(head.cast_to(ty)),
+                        list: items.into_iter().map(|i| i.cast_to(ty)).collect(),
+                        negated: *negated,
+                    },
+                    ty: Type::Bool,
+                    span,
+                })
+            }
+            ExprKind::InTable { table, .. } => Err(self.fail(
+                table.span,
+                format!("not supported yet: 'IN {}' (table lookups)", table.name),
+            )),
+            ExprKind::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
+                let (a, b, c) = (self.check(expr), self.check(low), self.check(high));
+                let (a, b, c) = (a?, b?, c?);
+                let ty = Type::unify(a.ty, b.ty).and_then(|t| Type::unify(t, c.ty));
+                let Some(ty) = ty.map(comparable) else {
+                    return Err(self.fail(
+                        span,
+                        format!(
+                            "BETWEEN needs comparable types, found {}, {} and {}",
+                            a.ty, b.ty, c.ty
+                        ),
+                    ));
+                };
+                Ok(TypedExpr {
+                    kind: TypedExprKind::Between {
+                        expr: Box::new(a.cast_to(ty)),
+                        low: Box::new(b.cast_to(ty)),
+                        high: Box::new(c.cast_to(ty)),
+                        negated: *negated,
+                    },
+                    ty: Type::Bool,
+                    span,
+                })
+            }
+            ExprKind::Like {
+                expr,
+                pattern,
+                negated,
+            } => {
+                let (a, p) = (self.check(expr), self.check(pattern));
+                let (a, p) = (a?, p?);
+                let a = self.expect_string(a, "LIKE")?;
+                let p = self.expect_string(p, "LIKE pattern")?;
+                Ok(TypedExpr {
+                    kind: TypedExprKind::Like {
+                        expr: Box::new(a),
+                        pattern: Box::new(p),
+                        negated: *negated,
+                    },
+                    ty: Type::Bool,
+                    span,
+                })
+            }
+            ExprKind::Case {
+                operand,
+                whens,
+                else_result,
+            } => self.case(operand.as_deref(), whens, else_result.as_deref(), span),
+            ExprKind::Cast { expr, ty } => {
+                let inner = self.check(expr)?;
+                let target = Type::from_kind(ty.kind);
+                if !castable(inner.ty, target) {
+                    return Err(self.fail(
+                        span,
+                        format!("cannot CAST a value of type {} to {target}", inner.ty),
+                    ));
+                }
+                if inner.ty == target {
+                    return Ok(TypedExpr { span, ..inner });
+                }
+                Ok(TypedExpr {
+                    kind: TypedExprKind::Cast(Box::new(inner)),
+                    ty: target,
+                    span,
+                })
+            }
+            ExprKind::Function {
+                name,
+                args,
+                distinct,
+                star,
+            } => {
+                let Some(kind) = functions::lookup(&name.name) else {
+                    let hint = suggestion_suffix(
+                        &name.name.to_ascii_lowercase(),
+                        functions::known_names().iter().copied(),
+                    );
+                    return Err(self.fail(
+                        name.span,
+                        format!("unknown function '{}'{hint}", name.name),
+                    ));
+                };
+                match kind {
+                    FunctionKind::Aggregate(agg) => Err(self.fail(
+                        span,
+                        format!(
+                            "not supported yet: aggregate function '{}' (windows and aggregation)",
+                            agg.name()
+                        ),
+                    )),
+                    FunctionKind::Scalar(func) => {
+                        if *distinct || *star {
+                            return Err(self.fail(
+                                span,
+                                format!(
+                                    "'{}' is not an aggregate: DISTINCT and * are not allowed",
+                                    func.name()
+                                ),
+                            ));
+                        }
+                        self.call(func, args, span)
+                    }
+                }
+            }
+        }
+    }
+
+    fn call(&mut self, func: ScalarFn, args: &[Expr], span: Span) -> Checked {
+        let checked: Vec<Checked> = args.iter().map(|a| self.check(a)).collect();
+        let checked: Vec<TypedExpr> = checked.into_iter().collect::<Result<_, _>>()?;
+        let types: Vec<Type> = checked.iter().map(|a| a.ty).collect();
+        let sig = match functions::check_scalar(func, &types) {
+            Ok(sig) => sig,
+            Err(msg) => return Err(self.fail(span, msg)),
+        };
+        match func {
+            ScalarFn::Now => {
+                return Ok(TypedExpr {
+                    kind: TypedExprKind::Now,
+                    ty: sig.result,
+                    span,
+                })
+            }
+            ScalarFn::EventTime => {
+                return Ok(TypedExpr {
+                    kind: TypedExprKind::EventTime,
+                    ty: sig.result,
+                    span,
+                })
+            }
+            _ => {}
+        }
+        let args = checked
+            .into_iter()
+            .zip(sig.arg_types.iter())
+            .map(|(a, t)| convert_arg(a, *t))
+            .collect();
+        Ok(TypedExpr {
+            kind: TypedExprKind::Call { func, args },
+            ty: sig.result,
+            span,
+        })
+    }
+
+    fn case(
+        &mut self,
+        operand: Option<&Expr>,
+        whens: &[(Expr, Expr)],
+        else_result: Option<&Expr>,
+        span: Span,
+    ) -> Checked {
+        let operand = match operand {
+            Some(o) => Some(self.check(o)?),
+            None => None,
+        };
+        let mut conds = Vec::with_capacity(whens.len());
+        let mut results = Vec::with_capacity(whens.len());
+        let mut failed = false;
+        for (w, r) in whens {
+            let cond = match &operand {
+                Some(op) => match self.check(w) {
+                    Ok(v) => self.binary(BinaryOp::Eq, op.clone(), v, w.span),
+                    Err(f) => Err(f),
+                },
+                None => self.condition(w, "CASE WHEN"),
+            };
+            let res = self.check(r);
+            match (cond, res) {
+                (Ok(c), Ok(r)) => {
+                    conds.push(c);
+                    results.push(r);
+                }
+                _ => failed = true,
+            }
+        }
+        let else_checked = match else_result {
+            Some(e) => Some(self.check(e)),
+            None => None,
+        };
+        if failed {
+            return Err(Failed);
+        }
+        let else_checked = match else_checked {
+            Some(r) => Some(r?),
+            None => None,
+        };
+        let mut ty = Type::Null;
+        for r in results.iter().chain(else_checked.iter()) {
+            ty = match Type::unify(ty, r.ty) {
+                Some(t) => t,
+                None => {
+                    return Err(self.fail(
+                        r.span,
+                        format!("CASE results must have one type: found {ty} and {}", r.ty),
+                    ))
+                }
+            };
+        }
+        Ok(TypedExpr {
+            kind: TypedExprKind::Case {
+                whens: conds
+                    .into_iter()
+                    .zip(results)
+                    .map(|(c, r)| (c, r.cast_to(ty)))
+                    .collect(),
+                else_result: else_checked.map(|e| Box::new(e.cast_to(ty))),
+            },
+            ty,
+            span,
+        })
+    }
+
+    fn expect_bool(&mut self, e: TypedExpr, what: &str) -> Checked {
+        match e.ty {
+            Type::Bool => Ok(e),
+            Type::Null => Ok(e.cast_to(Type::Bool)),
+            other => Err(self.fail(e.span, format!("{what} needs a BOOL operand, found {other}"))),
+        }
+    }
+
+    fn expect_string(&mut self, e: TypedExpr, what: &str) -> Checked {
+        match e.ty {
+            Type::String => Ok(e),
+            Type::Null => Ok(e.cast_to(Type::String)),
+            other => Err(self.fail(
+                e.span,
+                format!("{what} needs a STRING operand, found {other}"),
+            )),
+        }
+    }
+
+    /// Types a binary operation; public so that callers can build comparisons (CASE x WHEN v).
+    pub fn binary(&mut self, op: BinaryOp, l: TypedExpr, r: TypedExpr, span: Span) -> Checked {
+        match op {
+            BinaryOp::And | BinaryOp::Or => {
+                let l = self.expect_bool(l, op.symbol());
+                let r = self.expect_bool(r, op.symbol());
+                let (l, r) = (l?, r?);
+                Ok(TypedExpr {
+                    kind: TypedExprKind::Binary {
+                        op,
+                        left: Box::new(l),
+                        right: Box::new(r),
+                    },
+                    ty: Type::Bool,
+                    span,
+                })
+            }
+            BinaryOp::Concat => {
+                let (l, r) = (to_text(l), to_text(r));
+                Ok(TypedExpr {
+                    kind: TypedExprKind::Concat(Box::new(l), Box::new(r)),
+                    ty: Type::String,
+                    span,
+                })
+            }
+            BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => {
+                let ty = match (l.ty, r.ty) {
+                    (Type::Null, Type::Null) => Type::Null,
+                    (Type::Null, t) | (t, Type::Null) if t.is_numeric() => numeric(t),
+                    (a, b) => match Type::promote(a, b) {
+                        Some(t) => t,
+                        None => {
+                            let hint = if op == BinaryOp::Add
+                                && (a == Type::String || b == Type::String)
+                            {
+                                " (use || to concatenate strings)"
+                            } else {
+                                ""
+                            };
+                            return Err(self.fail(
+                                span,
+                                format!(
+                                    "operator '{}' needs numeric operands, found {a} and {b}{hint}",
+                                    op.symbol()
+                                ),
+                            ));
+                        }
+                    },
+                };
+                Ok(TypedExpr {
+                    kind: TypedExprKind::Binary {
+                        op,
+                        left: Box::new(l.cast_to(ty)),
+                        right: Box::new(r.cast_to(ty)),
+                    },
+                    ty,
+                    span,
+                })
+            }
+            _ => {
+                // An integer constant compared with an INT attribute is narrowed instead of
+                // widening the attribute per event (same result, no run-time cast).
+                let narrow = |c: &TypedExpr, other: Type| {
+                    other == Type::Int
+                        && matches!(c.as_constant(), Some(Constant::Long(v)) if i32::try_from(*v).is_ok())
+                };
+                let unified = if narrow(&r, l.ty) || narrow(&l, r.ty) {
+                    Some(Type::Int)
+                } else {
+                    Type::unify(l.ty, r.ty)
+                };
+                let Some(ty) = unified.map(comparable) else {
+                    return Err(self.fail(
+                        span,
+                        format!(
+                            "cannot compare {} with {} using '{}'",
+                            l.ty,
+                            r.ty,
+                            op.symbol()
+                        ),
+                    ));
+                };
+                if ty == Type::Object {
+                    return Err(self.fail(span, "OBJECT values cannot be compared"));
+                }
+                if ty == Type::Bool && !matches!(op, BinaryOp::Eq | BinaryOp::NotEq) {
+                    return Err(self.fail(
+                        span,
+                        format!("BOOL values can only be compared with = or !=, not '{}'", op.symbol()),
+                    ));
+                }
+                Ok(TypedExpr {
+                    kind: TypedExprKind::Binary {
+                        op,
+                        left: Box::new(l.cast_to(ty)),
+                        right: Box::new(r.cast_to(ty)),
+                    },
+                    ty: Type::Bool,
+                    span,
+                })
+            }
+        }
+    }
+}
+
+/// TIMESTAMP compares and computes as LONG.
+fn numeric(t: Type) -> Type {
+    if t == Type::Timestamp {
+        Type::Long
+    } else {
+        t
+    }
+}
+
+fn comparable(t: Type) -> Type {
+    numeric(t)
+}
+
+fn to_text(e: TypedExpr) -> TypedExpr {
+    match e.ty {
+        Type::String => e,
+        _ => e.cast_to_string(),
+    }
+}
+
+impl TypedExpr {
+    fn cast_to_string(self) -> TypedExpr {
+        let span = self.span;
+        if let Some(Constant::Null) = self.as_constant() {
+            return TypedExpr::constant(Constant::Null, Type::String, span);
+        }
+        TypedExpr {
+            kind: TypedExprKind::Cast(Box::new(self)),
+            ty: Type::String,
+            span,
+        }
+    }
+}
+
+/// Converts a function argument to the type its signature asks for (numeric conversion or
+/// NULL typing; other types already match).
+fn convert_arg(a: TypedExpr, t: Type) -> TypedExpr {
+    if a.ty == t || t == Type::Null {
+        a
+    } else if t == Type::String {
+        to_text(a)
+    } else {
+        a.cast_to(t)
+    }
+}
+
+/// Which explicit CASTs are allowed.
+pub fn castable(from: Type, to: Type) -> bool {
+    if from == to || from == Type::Null {
+        return true;
+    }
+    match to {
+        Type::String => true,
+        Type::Int | Type::Long | Type::Float | Type::Double | Type::Timestamp => {
+            from.is_numeric() || from == Type::String || from == Type::Bool
+        }
+        Type::Bool => from == Type::String || from.is_integer(),
+        Type::Object | Type::Null => false,
+    }
+}
+
+/// Integer literals are LONG (§1: `42` and `42L` are LONG); decimals are DOUBLE unless suffixed
+/// with `f`.
+fn literal(lit: &Literal, span: Span) -> TypedExpr {
+    let (c, ty) = match lit {
+        Literal::Integer { value, .. } => (Constant::Long(*value), Type::Long),
+        Literal::Decimal { value, float } => {
+            if *float {
+                (Constant::Float(*value as f32), Type::Float)
+            } else {
+                (Constant::Double(*value), Type::Double)
+            }
+        }
+        Literal::String(s) => (Constant::String(s.clone()), Type::String),
+        Literal::Bool(b) => (Constant::Bool(*b), Type::Bool),
+        Literal::Null => (Constant::Null, Type::Null),
+    };
+    TypedExpr::constant(c, ty, span)
+}

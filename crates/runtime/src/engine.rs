@@ -1,0 +1,318 @@
+//! The engine: stream junctions, compiled query pipelines, the clock and the timer service.
+//!
+//! Processing is single-threaded and synchronous: a batch sent to a stream runs through every
+//! query reading that stream (in definition order), and each query's output is delivered to its
+//! target stream before the next query runs. Per stream, the rows delivered are the same however
+//! the input was chunked into batches.
+
+use crate::batch::{Batch, EventKind};
+use crate::compile::CompileError;
+use crate::operators::{build_pipeline, BatchOperator, OpCtx};
+use crate::timer::{TimerOwner, TimerService};
+use crate::value::Value;
+use eventflux_planner::plan::{AppPlan, StreamId};
+use eventflux_planner::types::Type;
+use eventflux_sql::ast::OutputEvents;
+
+/// Receives the rows inserted into the streams it is subscribed to.
+pub trait OutputListener: Send {
+    /// `now` is the engine time of the emission.
+    fn on_rows(&mut self, stream: StreamId, now: i64, rows: &Batch);
+    /// Called by [`Engine::flush_listeners`]: write out anything buffered.
+    fn flush(&mut self) {}
+}
+
+impl<F: FnMut(StreamId, i64, &Batch) + Send> OutputListener for F {
+    fn on_rows(&mut self, stream: StreamId, now: i64, rows: &Batch) {
+        self(stream, now, rows)
+    }
+}
+
+struct StreamRuntime {
+    name: String,
+    types: Vec<Type>,
+    /// Queries reading this stream, in definition order.
+    readers: Vec<usize>,
+    listeners: Vec<usize>,
+    /// Rows received, for metrics.
+    rows_in: u64,
+}
+
+struct QueryRuntime {
+    name: String,
+    target: StreamId,
+    pipeline: Vec<Box<dyn BatchOperator>>,
+    /// Output buffer of each operator (reused between batches).
+    buffers: Vec<Batch>,
+    keep_current: bool,
+    keep_expired: bool,
+    rows_out: u64,
+}
+
+/// Counters the engine keeps (exposed through the embedding API and, later, metrics).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub rows_in: Vec<(String, u64)>,
+    pub rows_out: Vec<(String, u64)>,
+    pub pending_timers: usize,
+}
+
+pub struct Engine {
+    streams: Vec<StreamRuntime>,
+    queries: Vec<QueryRuntime>,
+    listeners: Vec<Box<dyn OutputListener>>,
+    timers: TimerService,
+    now: i64,
+}
+
+/// A row that does not fit its stream's schema.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowError {
+    #[error("stream '{stream}' has {expected} attributes, the row has {found}")]
+    Arity {
+        stream: String,
+        expected: usize,
+        found: usize,
+    },
+    #[error("attribute {index} of stream '{stream}' is {expected}, the row gives {found}")]
+    Type {
+        stream: String,
+        index: usize,
+        expected: Type,
+        found: &'static str,
+    },
+}
+
+impl Engine {
+    /// Compiles every query of the plan.
+    pub fn new(plan: &AppPlan) -> Result<Engine, CompileError> {
+        let mut streams: Vec<StreamRuntime> = plan
+            .streams
+            .iter()
+            .map(|s| StreamRuntime {
+                name: s.name.clone(),
+                types: s.schema.attributes.iter().map(|a| a.ty).collect(),
+                readers: Vec::new(),
+                listeners: Vec::new(),
+                rows_in: 0,
+            })
+            .collect();
+        let mut queries = Vec::with_capacity(plan.queries.len());
+        for (qi, q) in plan.queries.iter().enumerate() {
+            streams[q.input].readers.push(qi);
+            let input_arity = plan.streams[q.input].schema.len();
+            let target_arity = plan.streams[q.target].schema.len();
+            let pipeline = build_pipeline(q, input_arity, target_arity)?;
+            let buffers = pipeline.iter().map(|op| Batch::new(op.output_arity())).collect();
+            queries.push(QueryRuntime {
+                name: q.name.clone(),
+                target: q.target,
+                pipeline,
+                buffers,
+                keep_current: matches!(q.events, OutputEvents::Current | OutputEvents::All),
+                keep_expired: matches!(q.events, OutputEvents::Expired | OutputEvents::All),
+                rows_out: 0,
+            });
+        }
+        Ok(Engine {
+            streams,
+            queries,
+            listeners: Vec::new(),
+            timers: TimerService::new(),
+            now: 0,
+        })
+    }
+
+    /// The engine clock, in epoch milliseconds (virtual or wall, as the driver moves it).
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    pub fn stream_name(&self, id: StreamId) -> &str {
+        &self.streams[id].name
+    }
+
+    pub fn stream_types(&self, id: StreamId) -> &[Type] {
+        &self.streams[id].types
+    }
+
+    /// Registers a listener for the rows inserted into each of `streams`.
+    pub fn subscribe(&mut self, streams: &[StreamId], listener: Box<dyn OutputListener>) {
+        let id = self.listeners.len();
+        self.listeners.push(listener);
+        for &s in streams {
+            self.streams[s].listeners.push(id);
+        }
+    }
+
+    pub fn flush_listeners(&mut self) {
+        for l in &mut self.listeners {
+            l.flush();
+        }
+    }
+
+    /// Checks that a row fits a stream's schema (arity and value representation per type).
+    pub fn check_row(&self, stream: StreamId, values: &[Value]) -> Result<(), RowError> {
+        let s = &self.streams[stream];
+        if values.len() != s.types.len() {
+            return Err(RowError::Arity {
+                stream: s.name.clone(),
+                expected: s.types.len(),
+                found: values.len(),
+            });
+        }
+        for (index, (v, ty)) in values.iter().zip(&s.types).enumerate() {
+            let ok = match (v, ty) {
+                (Value::Null, _) => true,
+                (Value::Bool(_), Type::Bool) => true,
+                (Value::Int(_), Type::Int) => true,
+                (Value::Long(_), Type::Long | Type::Timestamp) => true,
+                (Value::Float(_), Type::Float) => true,
+                (Value::Double(_), Type::Double) => true,
+                (Value::String(_), Type::String) => true,
+                _ => false,
+            };
+            if !ok {
+                return Err(RowError::Type {
+                    stream: s.name.clone(),
+                    index,
+                    expected: *ty,
+                    found: value_kind(v),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the clock to `t` (never backwards), first firing every timer due at or before `t`
+    /// at its own time.
+    pub fn advance_to(&mut self, t: i64) {
+        while let Some((at, owner)) = self.timers.pop_due(t) {
+            self.now = self.now.max(at);
+            self.fire(owner);
+        }
+        self.now = self.now.max(t);
+    }
+
+    /// End of time: fires every pending timer (replay `--flush`).
+    pub fn flush(&mut self) {
+        while let Some(at) = self.timers.next_deadline() {
+            self.advance_to(at);
+        }
+    }
+
+    pub fn next_deadline(&self) -> Option<i64> {
+        self.timers.next_deadline()
+    }
+
+    fn fire(&mut self, owner: TimerOwner) {
+        let (q, op) = (owner.query as usize, owner.operator as usize);
+        let Some(query) = self.queries.get_mut(q) else {
+            return;
+        };
+        let mut out = std::mem::take(&mut query.buffers[op]);
+        out.clear();
+        let mut ctx = OpCtx {
+            now: self.now,
+            query: owner.query,
+            operator: owner.operator,
+            timers: &mut self.timers,
+        };
+        query.pipeline[op].on_timer(owner.token, &mut ctx, &mut out);
+        self.continue_from(q, op + 1, out, op);
+    }
+
+    /// Sends a batch of events into a stream at the current engine time.
+    pub fn send(&mut self, stream: StreamId, batch: &Batch) {
+        if batch.is_empty() {
+            return;
+        }
+        self.deliver(stream, batch);
+    }
+
+    /// Delivers rows to a stream's listeners and then to every query reading it.
+    fn deliver(&mut self, stream: StreamId, batch: &Batch) {
+        let s = &mut self.streams[stream];
+        s.rows_in += batch.len() as u64;
+        for &l in &s.listeners {
+            self.listeners[l].on_rows(stream, self.now, batch);
+        }
+        for k in 0..self.streams[stream].readers.len() {
+            let q = self.streams[stream].readers[k];
+            self.run_query(q, batch);
+        }
+    }
+
+    fn run_query(&mut self, q: usize, input: &Batch) {
+        let query = &mut self.queries[q];
+        let mut out = std::mem::take(&mut query.buffers[0]);
+        out.clear();
+        let mut ctx = OpCtx {
+            now: self.now,
+            query: q as u32,
+            operator: 0,
+            timers: &mut self.timers,
+        };
+        query.pipeline[0].process(input, &mut ctx, &mut out);
+        self.continue_from(q, 1, out, 0);
+    }
+
+    /// Runs the rest of a query's pipeline on `batch` (the output of operator `slot`), then
+    /// inserts the result into the target stream.
+    fn continue_from(&mut self, q: usize, first: usize, mut batch: Batch, slot: usize) {
+        let mut slot = slot;
+        for op in first..self.queries[q].pipeline.len() {
+            if batch.is_empty() {
+                break;
+            }
+            let query = &mut self.queries[q];
+            let mut out = std::mem::take(&mut query.buffers[op]);
+            out.clear();
+            let mut ctx = OpCtx {
+                now: self.now,
+                query: q as u32,
+                operator: op as u32,
+                timers: &mut self.timers,
+            };
+            query.pipeline[op].process(&batch, &mut ctx, &mut out);
+            query.buffers[slot] = batch;
+            batch = out;
+            slot = op;
+        }
+        let query = &mut self.queries[q];
+        if !(query.keep_current && query.keep_expired) {
+            let keep = if query.keep_current {
+                EventKind::Current
+            } else {
+                EventKind::Expired
+            };
+            batch.retain_kind(keep);
+        }
+        if !batch.is_empty() {
+            query.rows_out += batch.len() as u64;
+            let target = query.target;
+            self.deliver(target, &batch);
+        }
+        self.queries[q].buffers[slot] = batch;
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            rows_in: self.streams.iter().map(|s| (s.name.clone(), s.rows_in)).collect(),
+            rows_out: self.queries.iter().map(|q| (q.name.clone(), q.rows_out)).collect(),
+            pending_timers: self.timers.len(),
+        }
+    }
+}
+
+pub fn value_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NULL",
+        Value::Bool(_) => "BOOL",
+        Value::Int(_) => "INT",
+        Value::Long(_) => "LONG",
+        Value::Float(_) => "FLOAT",
+        Value::Double(_) => "DOUBLE",
+        Value::String(_) => "STRING",
+    }
+}

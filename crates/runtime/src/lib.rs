@@ -1,0 +1,14 @@
+//! The EventFlux runtime: values and batches, compiled expressions, operators, the engine with
+//! its clock and timer service.
+
+pub mod batch;
+pub mod compile;
+pub mod engine;
+pub mod functions;
+pub mod operators;
+pub mod timer;
+pub mod value;
+
+pub use batch::{Batch, EventKind, Row};
+pub use engine::{Engine, EngineStats, OutputListener, RowError};
+pub use value::Value;

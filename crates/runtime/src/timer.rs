@@ -1,0 +1,95 @@
+//! The timer service: a min-heap of deadlines on the app clock. Windows, patterns and triggers
+//! register timers here; the engine fires them in (time, registration) order as the clock moves,
+//! so nothing ever sleeps per event.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Who a timer belongs to: an operator of a query, identified by indices, plus a token the
+/// operator chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerOwner {
+    pub query: u32,
+    pub operator: u32,
+    pub token: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    at: i64,
+    seq: u64,
+    owner: TimerOwner,
+}
+
+/// Deadlines ordered by time, then by registration order (deterministic ties).
+#[derive(Debug, Default)]
+pub struct TimerService {
+    heap: BinaryHeap<Reverse<Entry>>,
+    seq: u64,
+}
+
+impl TimerService {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn schedule(&mut self, at: i64, owner: TimerOwner) {
+        self.seq += 1;
+        self.heap.push(Reverse(Entry {
+            at,
+            seq: self.seq,
+            owner,
+        }));
+    }
+
+    /// The earliest pending deadline.
+    pub fn next_deadline(&self) -> Option<i64> {
+        self.heap.peek().map(|Reverse(e)| e.at)
+    }
+
+    /// Removes and returns the earliest timer due at or before `now`.
+    pub fn pop_due(&mut self, now: i64) -> Option<(i64, TimerOwner)> {
+        match self.heap.peek() {
+            Some(Reverse(e)) if e.at <= now => {
+                let Reverse(e) = self.heap.pop()?;
+                Some((e.at, e.owner))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(token: u64) -> TimerOwner {
+        TimerOwner {
+            query: 0,
+            operator: 0,
+            token,
+        }
+    }
+
+    #[test]
+    fn fires_in_time_then_registration_order() {
+        let mut t = TimerService::new();
+        t.schedule(30, owner(1));
+        t.schedule(10, owner(2));
+        t.schedule(30, owner(3));
+        t.schedule(20, owner(4));
+        assert_eq!(t.next_deadline(), Some(10));
+        assert_eq!(t.pop_due(5), None);
+        let fired: Vec<u64> = std::iter::from_fn(|| t.pop_due(30)).map(|(_, o)| o.token).collect();
+        assert_eq!(fired, vec![2, 4, 1, 3]);
+        assert!(t.is_empty());
+    }
+}
