@@ -235,10 +235,8 @@ impl Builder<'_> {
 
     fn plan_statement(&mut self, st: &Statement, query_no: usize) {
         match st {
-            Statement::Query(q) => {
-                if self.plan_query(q, query_no).is_err() {
-                    self.poison(target_name(st));
-                }
+            Statement::Query(q) if self.plan_query(q, query_no).is_err() => {
+                self.poison(target_name(st));
             }
             Statement::Update(u) => {
                 self.error(u.span, format!("not supported yet: table writes (UPDATE {})", u.table.name));
@@ -650,27 +648,28 @@ impl Scope for StreamScope<'_> {
     }
 }
 
-/// Checks SELECT items and names each output column (§3: alias, else the attribute name).
-fn select_columns(
-    select: &ast::Select,
-    scope: &StreamScope<'_>,
-    diags: &mut Vec<Diagnostic>,
-) -> Result<Vec<(String, TypedExpr)>, ()> {
-    let mut out: Vec<(String, TypedExpr)> = Vec::new();
-    let mut ok = true;
-    let mut push = |name: String, e: TypedExpr, span: Span, diags: &mut Vec<Diagnostic>, ok: &mut bool| {
-        if out.iter().any(|(n, _)| *n == name) {
-            diags.push(Diagnostic::error(
+/// Output columns being collected; a name selected twice is an error.
+struct Columns<'d> {
+    out: Vec<(String, TypedExpr)>,
+    ok: bool,
+    diags: &'d mut Vec<Diagnostic>,
+}
+
+impl Columns<'_> {
+    fn push(&mut self, name: String, e: TypedExpr, span: Span) {
+        if self.out.iter().any(|(n, _)| *n == name) {
+            self.diags.push(Diagnostic::error(
                 span,
                 format!("output attribute '{name}' is selected twice; rename one with AS"),
             ));
-            *ok = false;
+            self.ok = false;
         } else {
-            out.push((name, e));
+            self.out.push((name, e));
         }
-    };
-    let star = |diags: &mut Vec<Diagnostic>, ok: &mut bool, span: Span, push: &mut dyn FnMut(String, TypedExpr, Span, &mut Vec<Diagnostic>, &mut bool)| {
-        for (i, a) in scope.schema.attributes.iter().enumerate() {
+    }
+
+    fn all_of(&mut self, schema: &Schema, span: Span) {
+        for (i, a) in schema.attributes.iter().enumerate() {
             let e = TypedExpr {
                 kind: TypedExprKind::Column(ColumnSlot {
                     index: i,
@@ -679,48 +678,57 @@ fn select_columns(
                 ty: a.ty,
                 span,
             };
-            push(a.name.clone(), e, span, diags, ok);
+            self.push(a.name.clone(), e, span);
         }
+    }
+
+    fn fail(&mut self, span: Span, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::error(span, msg));
+        self.ok = false;
+    }
+}
+
+/// Checks SELECT items and names each output column (§3: alias, else the attribute name).
+fn select_columns(
+    select: &ast::Select,
+    scope: &StreamScope<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Vec<(String, TypedExpr)>, ()> {
+    let mut cols = Columns {
+        out: Vec::new(),
+        ok: true,
+        diags,
     };
     for item in &select.items {
         match item {
-            SelectItem::Wildcard(span) => star(diags, &mut ok, *span, &mut push),
+            SelectItem::Wildcard(span) => cols.all_of(scope.schema, *span),
             SelectItem::QualifiedWildcard(q) => {
                 if q.name == scope.stream || Some(q.name.as_str()) == scope.alias {
-                    star(diags, &mut ok, q.span, &mut push);
+                    cols.all_of(scope.schema, q.span);
                 } else {
-                    diags.push(Diagnostic::error(
-                        q.span,
-                        format!("unknown stream or alias '{}' in this query", q.name),
-                    ));
-                    ok = false;
+                    cols.fail(q.span, format!("unknown stream or alias '{}' in this query", q.name));
                 }
             }
             SelectItem::Expr { expr, alias } => {
-                let checked = ExprChecker::new(scope, diags).check(expr);
-                let Ok(e) = checked else {
-                    ok = false;
+                let Ok(e) = ExprChecker::new(scope, cols.diags).check(expr) else {
+                    cols.ok = false;
                     continue;
                 };
                 let name = match (alias, &expr.kind) {
                     (Some(a), _) => a.name.clone(),
                     (None, ast::ExprKind::Column(c)) => c.name.name.clone(),
                     (None, _) => {
-                        diags.push(Diagnostic::error(
-                            expr.span,
-                            "this expression needs a name in the output: add AS <name>",
-                        ));
-                        ok = false;
+                        cols.fail(expr.span, "this expression needs a name in the output: add AS <name>");
                         continue;
                     }
                 };
                 let span = alias.as_ref().map_or(expr.span, |a| a.span);
-                push(name, e, span, diags, &mut ok);
+                cols.push(name, e, span);
             }
         }
     }
-    if ok {
-        Ok(out)
+    if cols.ok {
+        Ok(cols.out)
     } else {
         Err(())
     }

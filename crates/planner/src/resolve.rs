@@ -353,10 +353,7 @@ impl<'a> ExprChecker<'a> {
                 _ => failed = true,
             }
         }
-        let else_checked = match else_result {
-            Some(e) => Some(self.check(e)),
-            None => None,
-        };
+        let else_checked = else_result.map(|e| self.check(e));
         if failed {
             return Err(Failed);
         }

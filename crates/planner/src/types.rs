@@ -73,7 +73,7 @@ impl Type {
     /// IN lists, comparisons), with NULL converting to anything.
     pub fn unify(a: Type, b: Type) -> Option<Type> {
         if a == b {
-            return Some(if a == Type::Timestamp { a } else { a });
+            return Some(a);
         }
         match (a, b) {
             (Type::Null, t) | (t, Type::Null) => Some(t),

@@ -162,16 +162,16 @@ impl Engine {
             });
         }
         for (index, (v, ty)) in values.iter().zip(&s.types).enumerate() {
-            let ok = match (v, ty) {
-                (Value::Null, _) => true,
-                (Value::Bool(_), Type::Bool) => true,
-                (Value::Int(_), Type::Int) => true,
-                (Value::Long(_), Type::Long | Type::Timestamp) => true,
-                (Value::Float(_), Type::Float) => true,
-                (Value::Double(_), Type::Double) => true,
-                (Value::String(_), Type::String) => true,
-                _ => false,
-            };
+            let ok = matches!(
+                (v, ty),
+                (Value::Null, _)
+                    | (Value::Bool(_), Type::Bool)
+                    | (Value::Int(_), Type::Int)
+                    | (Value::Long(_), Type::Long | Type::Timestamp)
+                    | (Value::Float(_), Type::Float)
+                    | (Value::Double(_), Type::Double)
+                    | (Value::String(_), Type::String)
+            );
             if !ok {
                 return Err(RowError::Type {
                     stream: s.name.clone(),

@@ -15,6 +15,10 @@ mod query;
 mod stmt;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_expr;
+#[cfg(test)]
+mod tests_pattern;
 
 use crate::ast::{App, Statement};
 use crate::diagnostic::{suggestion_suffix, Diagnostic};

@@ -108,6 +108,11 @@ impl Parser<'_> {
             .into_iter()
             .find(|k| t.is_kw(k));
         if let Some(k) = clause {
+            let k = match k {
+                "GROUP" => "GROUP BY",
+                "ORDER" => "ORDER BY",
+                other => other,
+            };
             return Err(self.error_here(format!(
                 "{k} is out of place: the clause order is {CLAUSE_ORDER}"
             )));
