@@ -15,8 +15,19 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn cases_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden")
+/// Golden cases live in `tests/golden/`; the runnable examples in `examples/` are cases too, so
+/// the README's examples can never drift from what the engine does.
+fn case_dirs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut dirs: Vec<PathBuf> = ["tests/golden", "examples"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(root.join(d)).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("app.sql").exists() && (p.join("input.ndjson").exists() || p.join("args").exists()))
+        .collect();
+    dirs.sort();
+    dirs
 }
 
 fn read_opt(p: &Path) -> Option<String> {
@@ -110,16 +121,11 @@ fn run_case(dir: &Path, bless: bool) -> Result<(), String> {
 #[test]
 fn golden_cases() {
     let bless = std::env::var_os("EVENTFLUX_BLESS").is_some();
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(cases_dir())
-        .expect("tests/golden exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("app.sql").exists())
-        .collect();
-    dirs.sort();
+    let dirs = case_dirs();
     assert!(!dirs.is_empty(), "no golden cases found");
     let mut failures = Vec::new();
     for dir in &dirs {
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dir.display().to_string();
         if let Err(e) = run_case(dir, bless) {
             failures.push(format!("=== golden case '{name}' failed:\n{e}"));
         }

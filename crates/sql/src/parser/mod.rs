@@ -128,7 +128,7 @@ const STATEMENT_STARTS: &[&str] = &[
 ];
 
 /// Maximum nesting of parentheses, sub-expressions and pattern groups.
-const MAX_NESTING: u32 = 100;
+const MAX_NESTING: u32 = 64;
 
 /// Marker for "a diagnostic has been recorded; abandon this statement".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
