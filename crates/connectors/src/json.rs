@@ -80,7 +80,11 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "a JSON object with the attributes of stream '{}'", self.decoder.stream)
+        write!(
+            f,
+            "a JSON object with the attributes of stream '{}'",
+            self.decoder.stream
+        )
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -90,7 +94,8 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
         let mut seen = 0u64;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             let Some(i) = dec.index_of(&key) else {
-                let hint = eventflux_sql::suggestion_suffix(&key, dec.names.iter().map(String::as_str));
+                let hint =
+                    eventflux_sql::suggestion_suffix(&key, dec.names.iter().map(String::as_str));
                 return Err(de::Error::custom(format!(
                     "stream '{}' has no attribute '{key}'{hint}",
                     dec.stream
@@ -98,7 +103,9 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
             };
             if i < 64 {
                 if seen & (1 << i) != 0 {
-                    return Err(de::Error::custom(format!("attribute '{key}' is given twice")));
+                    return Err(de::Error::custom(format!(
+                        "attribute '{key}' is given twice"
+                    )));
                 }
                 seen |= 1 << i;
             }
@@ -172,9 +179,12 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
         match self.ty {
-            Type::Int => i32::try_from(v)
-                .map(Value::Int)
-                .map_err(|_| E::custom(format!("attribute '{}' is INT but {v} is out of range", self.name))),
+            Type::Int => i32::try_from(v).map(Value::Int).map_err(|_| {
+                E::custom(format!(
+                    "attribute '{}' is INT but {v} is out of range",
+                    self.name
+                ))
+            }),
             Type::Long | Type::Timestamp => Ok(Value::Long(v)),
             Type::Float => Ok(Value::Float(v as f32)),
             Type::Double => Ok(Value::Double(v as f64)),
@@ -188,7 +198,10 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
             Err(_) => match self.ty {
                 Type::Float => Ok(Value::Float(v as f32)),
                 Type::Double => Ok(Value::Double(v as f64)),
-                _ => Err(E::custom(format!("attribute '{}': {v} is out of range", self.name))),
+                _ => Err(E::custom(format!(
+                    "attribute '{}': {v} is out of range",
+                    self.name
+                ))),
             },
         }
     }
@@ -315,10 +328,22 @@ mod tests {
     fn schema() -> Schema {
         Schema {
             attributes: vec![
-                Attribute { name: "symbol".into(), ty: Type::String },
-                Attribute { name: "price".into(), ty: Type::Double },
-                Attribute { name: "volume".into(), ty: Type::Int },
-                Attribute { name: "ts".into(), ty: Type::Timestamp },
+                Attribute {
+                    name: "symbol".into(),
+                    ty: Type::String,
+                },
+                Attribute {
+                    name: "price".into(),
+                    ty: Type::Double,
+                },
+                Attribute {
+                    name: "volume".into(),
+                    ty: Type::Int,
+                },
+                Attribute {
+                    name: "ts".into(),
+                    ty: Type::Timestamp,
+                },
             ],
         }
     }
@@ -327,9 +352,19 @@ mod tests {
     fn decodes_in_schema_order_with_nulls_for_missing() {
         let d = RowDecoder::new("Trades", &schema());
         let mut out = Vec::new();
-        d.decode(r#"{"volume": 10, "symbol": "IBM", "price": 101}"#, &mut out).unwrap();
-        assert_eq!(out, vec![Value::string("IBM"), Value::Double(101.0), Value::Int(10), Value::Null]);
-        d.decode(r#"{"ts": "1970-01-01T00:00:02Z"}"#, &mut out).unwrap();
+        d.decode(r#"{"volume": 10, "symbol": "IBM", "price": 101}"#, &mut out)
+            .unwrap();
+        assert_eq!(
+            out,
+            vec![
+                Value::string("IBM"),
+                Value::Double(101.0),
+                Value::Int(10),
+                Value::Null
+            ]
+        );
+        d.decode(r#"{"ts": "1970-01-01T00:00:02Z"}"#, &mut out)
+            .unwrap();
         assert_eq!(out[3], Value::Long(2000));
     }
 
@@ -338,12 +373,24 @@ mod tests {
         let d = RowDecoder::new("Trades", &schema());
         let mut out = Vec::new();
         let e = d.decode(r#"{"prcie": 1.0}"#, &mut out).unwrap_err();
-        assert_eq!(e, "stream 'Trades' has no attribute 'prcie' (did you mean 'price'?)");
+        assert_eq!(
+            e,
+            "stream 'Trades' has no attribute 'prcie' (did you mean 'price'?)"
+        );
         let e = d.decode(r#"{"price": "high"}"#, &mut out).unwrap_err();
-        assert_eq!(e, "attribute 'price' expects a DOUBLE (JSON number), found a string");
+        assert_eq!(
+            e,
+            "attribute 'price' expects a DOUBLE (JSON number), found a string"
+        );
         let e = d.decode(r#"{"volume": 1.5}"#, &mut out).unwrap_err();
-        assert!(e.contains("expects an INT") || e.contains("expects a"), "{e}");
-        assert!(d.decode(r#"{"volume": 99999999999}"#, &mut out).unwrap_err().contains("out of range"));
+        assert!(
+            e.contains("expects an INT") || e.contains("expects a"),
+            "{e}"
+        );
+        assert!(d
+            .decode(r#"{"volume": 99999999999}"#, &mut out)
+            .unwrap_err()
+            .contains("out of range"));
         assert!(d.decode(r#"{"symbol": "a"} x"#, &mut out).is_err());
         assert!(d.decode("[1]", &mut out).is_err());
     }
@@ -353,7 +400,12 @@ mod tests {
         let e = RowEncoder::new(&schema());
         let mut out = Vec::new();
         e.encode(
-            &[Value::string("a\"b\n"), Value::Double(1015.0), Value::Null, Value::Long(5)],
+            &[
+                Value::string("a\"b\n"),
+                Value::Double(1015.0),
+                Value::Null,
+                Value::Long(5),
+            ],
             &mut out,
         );
         assert_eq!(

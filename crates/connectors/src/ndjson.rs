@@ -170,16 +170,16 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
                     p.has_data = true;
                     let target = p.stream.or(self.dec.default_stream);
                     match (p.stream, target) {
-                        (Some(s), _) => map.next_value_seed(self.dec.decoders[s].seed(self.values))?,
+                        (Some(s), _) => {
+                            map.next_value_seed(self.dec.decoders[s].seed(self.values))?
+                        }
                         // The stream may still come later in the object: keep the raw text.
                         (None, _) => p.raw_data = Some(map.next_value()?),
                     }
                 }
-                other => {
-                    return Err(de::Error::custom(format!(
-                        "unknown key '{other}' in the envelope (expected \"stream\", \"ts\", \"data\")"
-                    )))
-                }
+                other => return Err(de::Error::custom(format!(
+                    "unknown key '{other}' in the envelope (expected \"stream\", \"ts\", \"data\")"
+                ))),
             }
         }
         Ok(p)
@@ -206,12 +206,23 @@ impl EnvelopeEncoder {
                     p
                 })
                 .collect(),
-            encoders: plan.streams.iter().map(|s| RowEncoder::new(&s.schema)).collect(),
+            encoders: plan
+                .streams
+                .iter()
+                .map(|s| RowEncoder::new(&s.schema))
+                .collect(),
         }
     }
 
     /// Appends one line (with its newline) for a row of `stream`.
-    pub fn encode(&self, stream: StreamId, ts: i64, kind: EventKind, values: &[Value], out: &mut Vec<u8>) {
+    pub fn encode(
+        &self,
+        stream: StreamId,
+        ts: i64,
+        kind: EventKind,
+        values: &[Value],
+        out: &mut Vec<u8>,
+    ) {
         out.extend_from_slice(&self.prefixes[stream]);
         out.extend_from_slice(itoa::Buffer::new().format(ts).as_bytes());
         out.extend_from_slice(b", \"data\": ");
@@ -241,18 +252,39 @@ mod tests {
         let d = EnvelopeDecoder::new(&p);
         let mut v = Vec::new();
         let l = d
-            .decode(r#"{"stream": "Trades", "ts": 1000, "data": {"symbol": "IBM", "price": 1.5}}"#, &mut v)
+            .decode(
+                r#"{"stream": "Trades", "ts": 1000, "data": {"symbol": "IBM", "price": 1.5}}"#,
+                &mut v,
+            )
             .unwrap();
-        assert_eq!(l, InputLine::Event { stream: 0, ts: Some(1000), kind: EventKind::Current });
+        assert_eq!(
+            l,
+            InputLine::Event {
+                stream: 0,
+                ts: Some(1000),
+                kind: EventKind::Current
+            }
+        );
         assert_eq!(v, vec![Value::string("IBM"), Value::Double(1.5)]);
         // data before stream, and stream omitted with a single input.
         assert!(matches!(
-            d.decode(r#"{"data": {"price": 2}, "stream": "Trades"}"#, &mut v).unwrap(),
-            InputLine::Event { stream: 0, ts: None, .. }
+            d.decode(r#"{"data": {"price": 2}, "stream": "Trades"}"#, &mut v)
+                .unwrap(),
+            InputLine::Event {
+                stream: 0,
+                ts: None,
+                ..
+            }
         ));
         assert_eq!(v, vec![Value::Null, Value::Double(2.0)]);
-        assert!(matches!(d.decode(r#"{"data": {"price": 3}}"#, &mut v).unwrap(), InputLine::Event { stream: 0, .. }));
-        assert_eq!(d.decode(r#"{"ts": 5000}"#, &mut v).unwrap(), InputLine::Tick { ts: 5000 });
+        assert!(matches!(
+            d.decode(r#"{"data": {"price": 3}}"#, &mut v).unwrap(),
+            InputLine::Event { stream: 0, .. }
+        ));
+        assert_eq!(
+            d.decode(r#"{"ts": 5000}"#, &mut v).unwrap(),
+            InputLine::Tick { ts: 5000 }
+        );
         assert_eq!(d.decode("   ", &mut v).unwrap(), InputLine::Empty);
     }
 
@@ -262,10 +294,14 @@ mod tests {
         let d = EnvelopeDecoder::new(&p);
         let mut v = Vec::new();
         let e = |line: &str, v: &mut Vec<Value>| d.decode(line, v).unwrap_err();
-        assert_eq!(e(r#"{"stream": "Trade", "data": {}}"#, &mut v), "unknown stream 'Trade' (did you mean 'Trades'?)");
+        assert_eq!(
+            e(r#"{"stream": "Trade", "data": {}}"#, &mut v),
+            "unknown stream 'Trade' (did you mean 'Trades'?)"
+        );
         assert!(e("{not json", &mut v).contains("key must be a string"));
         assert!(e(r#"{"ts": "x"}"#, &mut v).contains("integer"));
-        assert!(e(r#"{"stream": "Trades", "data": {"price": "x"}}"#, &mut v).contains("expects a DOUBLE"));
+        assert!(e(r#"{"stream": "Trades", "data": {"price": "x"}}"#, &mut v)
+            .contains("expects a DOUBLE"));
         assert!(e(r#"{"stream": "Trades"}"#, &mut v).contains("no \"data\""));
         assert!(e(r#"{"bogus": 1}"#, &mut v).contains("unknown key"));
         assert!(e(r#"[1,2]"#, &mut v).contains("JSON object"));
@@ -276,7 +312,13 @@ mod tests {
         let p = plan();
         let enc = EnvelopeEncoder::new(&p);
         let mut out = Vec::new();
-        enc.encode(1, 1000, EventKind::Expired, &[Value::string("IBM")], &mut out);
+        enc.encode(
+            1,
+            1000,
+            EventKind::Expired,
+            &[Value::string("IBM")],
+            &mut out,
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "{\"stream\": \"Out\", \"ts\": 1000, \"data\": {\"symbol\": \"IBM\"}, \"kind\": \"expired\"}\n"

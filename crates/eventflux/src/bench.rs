@@ -30,7 +30,9 @@ impl Gen {
     pub fn new(seed: u64, symbols: usize) -> Gen {
         Gen {
             state: seed.max(1),
-            symbols: (0..symbols).map(|i| Value::from(format!("S{i:05}").as_str())).collect(),
+            symbols: (0..symbols)
+                .map(|i| Value::from(format!("S{i:05}").as_str()))
+                .collect(),
         }
     }
 
@@ -193,7 +195,11 @@ pub fn latency(w: &Workload, events: u64) -> Result<Report, String> {
     let seconds = start.elapsed().as_secs_f64();
     app.shutdown();
     samples.sort_unstable();
-    let pct = |p: f64| samples.get(((samples.len() as f64 * p) as usize).min(samples.len().saturating_sub(1))).copied();
+    let pct = |p: f64| {
+        samples
+            .get(((samples.len() as f64 * p) as usize).min(samples.len().saturating_sub(1)))
+            .copied()
+    };
     Ok(Report {
         workload: w.name.into(),
         mode: "latency",
@@ -210,8 +216,12 @@ pub fn latency(w: &Workload, events: u64) -> Result<Report, String> {
 pub fn write_replay_file(w: &Workload, events: u64, path: &std::path::Path) -> std::io::Result<()> {
     let file = std::fs::File::create(path)?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    let app = App::from_sql_named(w.name, w.sql).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let id = app.plan().stream_id(w.input).ok_or_else(|| std::io::Error::other("no input stream"))?;
+    let app =
+        App::from_sql_named(w.name, w.sql).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let id = app
+        .plan()
+        .stream_id(w.input)
+        .ok_or_else(|| std::io::Error::other("no input stream"))?;
     let encoder = eventflux_connectors::RowEncoder::new(&app.plan().streams[id].schema);
     let mut gen = Gen::new(42, 100);
     let mut vals = Vec::new();

@@ -37,7 +37,8 @@ impl Failure {
 }
 
 pub fn read_app(path: &str) -> Result<String, Failure> {
-    std::fs::read_to_string(path).map_err(|e| Failure::usage(format!("error: cannot read app '{path}': {e}")))
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("error: cannot read app '{path}': {e}")))
 }
 
 pub fn compile(path: &str) -> Result<App, Failure> {
@@ -93,7 +94,8 @@ fn explain_dot(plan: &crate::AppPlan) -> String {
                     let _ = write!(label, "\\nfilter {}", dot_escape(&e.to_string()));
                 }
                 eventflux_planner::Operator::Project(cols) => {
-                    let cols: Vec<String> = cols.iter().map(|(n, e)| format!("{e} AS {n}")).collect();
+                    let cols: Vec<String> =
+                        cols.iter().map(|(n, e)| format!("{e} AS {n}")).collect();
                     let _ = write!(label, "\\nproject {}", dot_escape(&cols.join(", ")));
                 }
             }
@@ -131,7 +133,8 @@ impl OutputListener for StdoutPrinter {
     fn on_rows(&mut self, stream: StreamId, now: i64, rows: &Batch) {
         self.buf.clear();
         for r in rows.rows() {
-            self.encoder.encode(stream, now, r.kind, r.values, &mut self.buf);
+            self.encoder
+                .encode(stream, now, r.kind, r.values, &mut self.buf);
         }
         // A closed stdout (e.g. `| head`) must not kill the engine; output is simply lost.
         let _ = self.out.write_all(&self.buf);
@@ -154,12 +157,17 @@ pub struct RunOptions {
 /// Streams printed to stdout: terminal streams plus `--print` ones.
 fn printed_streams(app: &App, print: &[String]) -> Result<Vec<StreamId>, Failure> {
     let plan = app.plan();
-    let mut ids: Vec<StreamId> = (0..plan.streams.len()).filter(|&i| plan.is_terminal(i)).collect();
+    let mut ids: Vec<StreamId> = (0..plan.streams.len())
+        .filter(|&i| plan.is_terminal(i))
+        .collect();
     for name in print {
         let id = plan.stream_id(name).ok_or_else(|| {
             Failure::usage(format!(
                 "error: --print names unknown stream '{name}'{}",
-                eventflux_sql::suggestion_suffix(name, plan.streams.iter().map(|s| s.name.as_str()))
+                eventflux_sql::suggestion_suffix(
+                    name,
+                    plan.streams.iter().map(|s| s.name.as_str())
+                )
             ))
         })?;
         if !ids.contains(&id) {
@@ -178,7 +186,9 @@ pub fn run(path: &str, opts: &RunOptions) -> Result<(), Failure> {
             let reader: Box<dyn Read> = if file == "-" {
                 Box::new(io::stdin())
             } else {
-                Box::new(File::open(file).map_err(|e| Failure::usage(format!("error: cannot open replay file '{file}': {e}")))?)
+                Box::new(File::open(file).map_err(|e| {
+                    Failure::usage(format!("error: cannot open replay file '{file}': {e}"))
+                })?)
             };
             replay(app, &printed, reader, opts.flush)
         }
@@ -194,7 +204,12 @@ fn attach_printer(app: &mut App, printed: &[StreamId], eager: bool) -> Result<()
 }
 
 /// Replays NDJSON input deterministically on the virtual clock.
-pub fn replay(mut app: App, printed: &[StreamId], input: impl Read, flush: bool) -> Result<(), Failure> {
+pub fn replay(
+    mut app: App,
+    printed: &[StreamId],
+    input: impl Read,
+    flush: bool,
+) -> Result<(), Failure> {
     attach_printer(&mut app, printed, false)?;
     let decoder = EnvelopeDecoder::new(app.plan());
     let mut reader = BufReader::with_capacity(1 << 16, input);

@@ -130,10 +130,15 @@ impl App {
     }
 
     fn stream(&self, name: &str) -> Result<StreamId, Error> {
-        self.plan.stream_id(name).ok_or_else(|| Error::UnknownStream {
-            name: name.to_string(),
-            hint: eventflux_sql::suggestion_suffix(name, self.plan.streams.iter().map(|s| s.name.as_str())),
-        })
+        self.plan
+            .stream_id(name)
+            .ok_or_else(|| Error::UnknownStream {
+                name: name.to_string(),
+                hint: eventflux_sql::suggestion_suffix(
+                    name,
+                    self.plan.streams.iter().map(|s| s.name.as_str()),
+                ),
+            })
     }
 
     /// Resolves a stream to send events to.
@@ -144,7 +149,11 @@ impl App {
     }
 
     /// Calls `f` for every row inserted into `stream`.
-    pub fn subscribe(&mut self, stream: &str, mut f: impl FnMut(Row<'_>) + Send + 'static) -> Result<(), Error> {
+    pub fn subscribe(
+        &mut self,
+        stream: &str,
+        mut f: impl FnMut(Row<'_>) + Send + 'static,
+    ) -> Result<(), Error> {
         let id = self.stream(stream)?;
         self.engine.subscribe(
             &[id],
@@ -158,10 +167,16 @@ impl App {
     }
 
     /// Calls `f` with each batch of rows inserted into `stream` (lower overhead than per row).
-    pub fn subscribe_batches(&mut self, stream: &str, mut f: impl FnMut(&Batch) + Send + 'static) -> Result<(), Error> {
+    pub fn subscribe_batches(
+        &mut self,
+        stream: &str,
+        mut f: impl FnMut(&Batch) + Send + 'static,
+    ) -> Result<(), Error> {
         let id = self.stream(stream)?;
-        self.engine
-            .subscribe(&[id], Box::new(move |_: StreamId, _: i64, rows: &Batch| f(rows)));
+        self.engine.subscribe(
+            &[id],
+            Box::new(move |_: StreamId, _: i64, rows: &Batch| f(rows)),
+        );
         Ok(())
     }
 
@@ -181,7 +196,8 @@ impl App {
         self.tick_wall_clock();
         self.engine.check_row(input.stream, values)?;
         self.scratch.reset(values.len());
-        self.scratch.push(self.engine.now(), EventKind::Current, values);
+        self.scratch
+            .push(self.engine.now(), EventKind::Current, values);
         let batch = std::mem::take(&mut self.scratch);
         self.engine.send(input.stream, &batch);
         self.scratch = batch;

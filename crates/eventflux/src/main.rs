@@ -7,7 +7,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "eventflux", version, about = "EventFlux: a pattern-first complex event processing engine")]
+#[command(
+    name = "eventflux",
+    version,
+    about = "EventFlux: a pattern-first complex event processing engine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -60,14 +64,29 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<String, Failure> = match cli.command {
-        Command::Run { app, replay, flush, print } => {
-            cli::run(&app, &RunOptions { replay, flush, print }).map(|()| String::new())
-        }
+        Command::Run {
+            app,
+            replay,
+            flush,
+            print,
+        } => cli::run(
+            &app,
+            &RunOptions {
+                replay,
+                flush,
+                print,
+            },
+        )
+        .map(|()| String::new()),
         Command::Check { app } => cli::check(&app),
         Command::Explain { app, format } => cli::explain(&app, &format),
-        Command::Bench { workloads, events, replay_events, batch, mode } => {
-            run_bench(&workloads, events, replay_events, batch, &mode)
-        }
+        Command::Bench {
+            workloads,
+            events,
+            replay_events,
+            batch,
+            mode,
+        } => run_bench(&workloads, events, replay_events, batch, &mode),
     };
     match result {
         Ok(out) => {
@@ -84,8 +103,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_bench(names: &[String], events: u64, replay_events: u64, batch: usize, mode: &str) -> Result<String, Failure> {
-    let usage = |m: String| Failure { code: cli::EXIT_USAGE, message: m };
+fn run_bench(
+    names: &[String],
+    events: u64,
+    replay_events: u64,
+    batch: usize,
+    mode: &str,
+) -> Result<String, Failure> {
+    let usage = |m: String| Failure {
+        code: cli::EXIT_USAGE,
+        message: m,
+    };
     let selected: Vec<&bench::Workload> = if names.is_empty() {
         bench::WORKLOADS.iter().collect()
     } else {
@@ -95,19 +123,30 @@ fn run_bench(names: &[String], events: u64, replay_events: u64, batch: usize, mo
             .collect::<Result<_, _>>()?
     };
     if !matches!(mode, "all" | "in-process" | "latency" | "replay") {
-        return Err(usage(format!("error: unknown mode '{mode}' (in-process, latency, replay, all)")));
+        return Err(usage(format!(
+            "error: unknown mode '{mode}' (in-process, latency, replay, all)"
+        )));
     }
-    let fail = |m: String| Failure { code: cli::EXIT_APP, message: m };
+    let fail = |m: String| Failure {
+        code: cli::EXIT_APP,
+        message: m,
+    };
     for w in selected {
         println!("# {}: {}", w.name, w.description);
         if matches!(mode, "all" | "in-process") {
-            println!("{}", bench::in_process(w, events, batch.max(1)).map_err(fail)?);
+            println!(
+                "{}",
+                bench::in_process(w, events, batch.max(1)).map_err(fail)?
+            );
         }
         if matches!(mode, "all" | "latency") {
             println!("{}", bench::latency(w, replay_events).map_err(fail)?);
         }
         if matches!(mode, "all" | "replay") {
-            println!("{}", bench::replay_end_to_end(w, replay_events).map_err(fail)?);
+            println!(
+                "{}",
+                bench::replay_end_to_end(w, replay_events).map_err(fail)?
+            );
         }
     }
     Ok(String::new())

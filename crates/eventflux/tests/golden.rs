@@ -24,7 +24,10 @@ fn case_dirs() -> Vec<PathBuf> {
         .filter_map(|d| std::fs::read_dir(root.join(d)).ok())
         .flatten()
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("app.sql").exists() && (p.join("input.ndjson").exists() || p.join("args").exists()))
+        .filter(|p| {
+            p.join("app.sql").exists()
+                && (p.join("input.ndjson").exists() || p.join("args").exists())
+        })
         .collect();
     dirs.sort();
     dirs
@@ -67,7 +70,8 @@ fn diff(expected: &str, actual: &str) -> String {
 }
 
 fn run_case(dir: &Path, bless: bool) -> Result<(), String> {
-    let args = read_opt(&dir.join("args")).unwrap_or_else(|| "run app.sql --replay input.ndjson".into());
+    let args =
+        read_opt(&dir.join("args")).unwrap_or_else(|| "run app.sql --replay input.ndjson".into());
     let args: Vec<&str> = args.split_whitespace().collect();
     let output = Command::new(env!("CARGO_BIN_EXE_eventflux"))
         .args(&args)
@@ -105,11 +109,17 @@ fn run_case(dir: &Path, bless: bool) -> Result<(), String> {
     }
     let want_out = read_opt(&dir.join("expected.ndjson")).unwrap_or_default();
     if stdout != want_out {
-        problems.push(format!("stdout differs (- expected, + actual):\n{}", diff(&want_out, &stdout)));
+        problems.push(format!(
+            "stdout differs (- expected, + actual):\n{}",
+            diff(&want_out, &stdout)
+        ));
     }
     let want_err = read_opt(&dir.join("expected.stderr")).unwrap_or_default();
     if stderr != want_err {
-        problems.push(format!("stderr differs (- expected, + actual):\n{}", diff(&want_err, &stderr)));
+        problems.push(format!(
+            "stderr differs (- expected, + actual):\n{}",
+            diff(&want_err, &stderr)
+        ));
     }
     if problems.is_empty() {
         Ok(())

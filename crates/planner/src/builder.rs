@@ -119,13 +119,19 @@ impl Builder<'_> {
                     if !self.name_taken(&ct.name) {
                         self.others.insert(ct.name.name.clone(), OtherName::Table);
                     }
-                    self.error(ct.span, format!("not supported yet: tables ('{}')", ct.name.name));
+                    self.error(
+                        ct.span,
+                        format!("not supported yet: tables ('{}')", ct.name.name),
+                    );
                 }
                 Statement::CreateTrigger(tr) => {
                     if !self.name_taken(&tr.name) {
                         self.others.insert(tr.name.name.clone(), OtherName::Trigger);
                     }
-                    self.error(tr.span, format!("not supported yet: triggers ('{}')", tr.name.name));
+                    self.error(
+                        tr.span,
+                        format!("not supported yet: triggers ('{}')", tr.name.name),
+                    );
                 }
                 _ => {}
             }
@@ -141,7 +147,10 @@ impl Builder<'_> {
             if attributes.iter().any(|a| a.name == col.name.name) {
                 self.error(
                     col.name.span,
-                    format!("attribute '{}' is defined twice in stream '{}'", col.name.name, cs.name.name),
+                    format!(
+                        "attribute '{}' is defined twice in stream '{}'",
+                        col.name.name, cs.name.name
+                    ),
                 );
                 continue;
             }
@@ -157,7 +166,10 @@ impl Builder<'_> {
         if let Some(wm) = &cs.watermark {
             self.error(
                 wm.span,
-                format!("not supported yet: event time (WATERMARK on stream '{}')", cs.name.name),
+                format!(
+                    "not supported yet: event time (WATERMARK on stream '{}')",
+                    cs.name.name
+                ),
             );
         }
         let io = stream_options(&cs.options, cs.watermark.is_some(), &mut self.diags)
@@ -180,9 +192,10 @@ impl Builder<'_> {
         let mut pending: Vec<&Statement> = Vec::new();
         for st in statements {
             match st {
-                Statement::Query(_) | Statement::Update(_) | Statement::Delete(_) | Statement::Partition(_) => {
-                    pending.push(st)
-                }
+                Statement::Query(_)
+                | Statement::Update(_)
+                | Statement::Delete(_)
+                | Statement::Partition(_) => pending.push(st),
                 _ => {}
             }
         }
@@ -239,10 +252,19 @@ impl Builder<'_> {
                 self.poison(target_name(st));
             }
             Statement::Update(u) => {
-                self.error(u.span, format!("not supported yet: table writes (UPDATE {})", u.table.name));
+                self.error(
+                    u.span,
+                    format!("not supported yet: table writes (UPDATE {})", u.table.name),
+                );
             }
             Statement::Delete(d) => {
-                self.error(d.span, format!("not supported yet: table writes (DELETE FROM {})", d.table.name));
+                self.error(
+                    d.span,
+                    format!(
+                        "not supported yet: table writes (DELETE FROM {})",
+                        d.table.name
+                    ),
+                );
             }
             Statement::Partition(p) => {
                 self.error(p.span, "not supported yet: PARTITION blocks");
@@ -271,7 +293,10 @@ impl Builder<'_> {
             | QueryOutput::UpdateOrInsert { target, .. }
             | QueryOutput::Update { target, .. }
             | QueryOutput::Delete { target, .. } => {
-                return self.unsupported(target.span, &format!("table writes (into '{}')", target.name));
+                return self.unsupported(
+                    target.span,
+                    &format!("table writes (into '{}')", target.name),
+                );
             }
         };
 
@@ -292,15 +317,27 @@ impl Builder<'_> {
             self.window(w);
         }
         if source.unidirectional {
-            self.error(source.span, "UNIDIRECTIONAL only applies to a side of a join");
+            self.error(
+                source.span,
+                "UNIDIRECTIONAL only applies to a side of a join",
+            );
         }
         for (span, what) in [
-            (q.group_by.first().map(|e| e.span), "GROUP BY (windows and aggregation)"),
-            (q.having.as_ref().map(|e| e.span), "HAVING (windows and aggregation)"),
+            (
+                q.group_by.first().map(|e| e.span),
+                "GROUP BY (windows and aggregation)",
+            ),
+            (
+                q.having.as_ref().map(|e| e.span),
+                "HAVING (windows and aggregation)",
+            ),
             (q.order_by.first().map(|o| o.span), "ORDER BY"),
             (q.limit.map(|c| c.span), "LIMIT"),
             (q.offset.map(|c| c.span), "OFFSET"),
-            (q.output_rate.as_ref().map(|o| o.span), "OUTPUT rate limiting"),
+            (
+                q.output_rate.as_ref().map(|o| o.span),
+                "OUTPUT rate limiting",
+            ),
         ] {
             if let Some(span) = span {
                 self.error(span, format!("not supported yet: {what}"));
@@ -347,10 +384,16 @@ impl Builder<'_> {
             None => {
                 match self.others.get(target_name) {
                     Some(OtherName::Table) => {
-                        return self.unsupported(target_span, &format!("table writes (into '{target_name}')"))
+                        return self.unsupported(
+                            target_span,
+                            &format!("table writes (into '{target_name}')"),
+                        )
                     }
                     Some(OtherName::Trigger) => {
-                        self.error(target_span, format!("cannot insert into trigger '{target_name}'"));
+                        self.error(
+                            target_span,
+                            format!("cannot insert into trigger '{target_name}'"),
+                        );
                         return Err(());
                     }
                     Some(OtherName::Poisoned) | None => {}
@@ -363,7 +406,11 @@ impl Builder<'_> {
                             .iter()
                             .map(|(n, e)| Attribute {
                                 name: n.clone(),
-                                ty: if e.ty == Type::Null { Type::String } else { e.ty },
+                                ty: if e.ty == Type::Null {
+                                    Type::String
+                                } else {
+                                    e.ty
+                                },
                             })
                             .collect(),
                     },
@@ -376,7 +423,11 @@ impl Builder<'_> {
                 let projection = columns
                     .into_iter()
                     .map(|(n, e)| {
-                        let e = if e.ty == Type::Null { e.cast_to(Type::String) } else { e };
+                        let e = if e.ty == Type::Null {
+                            e.cast_to(Type::String)
+                        } else {
+                            e
+                        };
                         (n, e)
                     })
                     .collect();
@@ -396,7 +447,11 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn annotations(&mut self, anns: &[ast::Annotation], query_no: usize) -> (String, BTreeMap<String, String>) {
+    fn annotations(
+        &mut self,
+        anns: &[ast::Annotation],
+        query_no: usize,
+    ) -> (String, BTreeMap<String, String>) {
         let mut name = None;
         let mut options = BTreeMap::new();
         for a in anns {
@@ -425,7 +480,10 @@ impl Builder<'_> {
                             );
                         }
                     }
-                    _ => self.error(a.span, "@option takes two arguments: @option('key', 'value')"),
+                    _ => self.error(
+                        a.span,
+                        "@option takes two arguments: @option('key', 'value')",
+                    ),
                 },
                 other => self.error(
                     a.name.span,
@@ -445,10 +503,16 @@ impl Builder<'_> {
         }
         match self.others.get(&name.name) {
             Some(OtherName::Table) => {
-                self.unsupported(name.span, &format!("reading table '{}' (tables)", name.name))?;
+                self.unsupported(
+                    name.span,
+                    &format!("reading table '{}' (tables)", name.name),
+                )?;
             }
             Some(OtherName::Trigger) => {
-                self.unsupported(name.span, &format!("reading trigger '{}' (triggers)", name.name))?;
+                self.unsupported(
+                    name.span,
+                    &format!("reading trigger '{}' (triggers)", name.name),
+                )?;
             }
             Some(OtherName::Poisoned) => return Err(()),
             None => {}
@@ -491,8 +555,16 @@ impl Builder<'_> {
         span: Span,
     ) -> Result<Vec<(String, TypedExpr)>, ()> {
         let target = &self.plan.streams[id];
-        let expected: Vec<String> = target.schema.attributes.iter().map(|a| format!("{} {}", a.name, a.ty)).collect();
-        let found: Vec<String> = columns.iter().map(|(n, e)| format!("{n} {}", e.ty)).collect();
+        let expected: Vec<String> = target
+            .schema
+            .attributes
+            .iter()
+            .map(|a| format!("{} {}", a.name, a.ty))
+            .collect();
+        let found: Vec<String> = columns
+            .iter()
+            .map(|(n, e)| format!("{n} {}", e.ty))
+            .collect();
         let mismatch = |why: String| {
             format!(
                 "query output does not match stream '{}': {why}; the stream has ({}), the query produces ({})",
@@ -502,7 +574,11 @@ impl Builder<'_> {
             )
         };
         if columns.len() != target.schema.len() {
-            let msg = mismatch(format!("{} attributes expected, found {}", target.schema.len(), columns.len()));
+            let msg = mismatch(format!(
+                "{} attributes expected, found {}",
+                target.schema.len(),
+                columns.len()
+            ));
             self.error(span, msg);
             return Err(());
         }
@@ -515,10 +591,11 @@ impl Builder<'_> {
         for attr in &target.schema.attributes {
             match by_name.get(attr.name.as_str()) {
                 None => problems.push(format!("attribute '{}' is missing", attr.name)),
-                Some(e) if !e.ty.assignable_to(attr.ty) && !literal_fits(e, attr.ty) => problems.push(format!(
-                    "attribute '{}' is {} but the query gives {}",
-                    attr.name, attr.ty, e.ty
-                )),
+                Some(e) if !e.ty.assignable_to(attr.ty) && !literal_fits(e, attr.ty) => problems
+                    .push(format!(
+                        "attribute '{}' is {} but the query gives {}",
+                        attr.name, attr.ty, e.ty
+                    )),
                 Some(e) => projection.push((attr.name.clone(), (*e).clone().cast_to(attr.ty))),
             }
         }
@@ -706,7 +783,10 @@ fn select_columns(
                 if q.name == scope.stream || Some(q.name.as_str()) == scope.alias {
                     cols.all_of(scope.schema, q.span);
                 } else {
-                    cols.fail(q.span, format!("unknown stream or alias '{}' in this query", q.name));
+                    cols.fail(
+                        q.span,
+                        format!("unknown stream or alias '{}' in this query", q.name),
+                    );
                 }
             }
             SelectItem::Expr { expr, alias } => {
@@ -718,7 +798,10 @@ fn select_columns(
                     (Some(a), _) => a.name.clone(),
                     (None, ast::ExprKind::Column(c)) => c.name.name.clone(),
                     (None, _) => {
-                        cols.fail(expr.span, "this expression needs a name in the output: add AS <name>");
+                        cols.fail(
+                            expr.span,
+                            "this expression needs a name in the output: add AS <name>",
+                        );
                         continue;
                     }
                 };

@@ -95,7 +95,10 @@ pub enum TypedExprKind {
     /// Conversion of `expr` to `ty` (inserted for promotion, or written as CAST).
     Cast(Box<TypedExpr>),
     /// A scalar function; arguments already converted to the signature's types.
-    Call { func: ScalarFn, args: Vec<TypedExpr> },
+    Call {
+        func: ScalarFn,
+        args: Vec<TypedExpr>,
+    },
     /// The current event's timestamp.
     EventTime,
     /// The engine clock.
@@ -160,7 +163,9 @@ fn convert_constant(c: &Constant, ty: Type) -> Option<Constant> {
         return Some(Constant::Null);
     }
     match ty {
-        Type::Int => as_i64(c).and_then(|v| i32::try_from(v).ok()).map(Constant::Int),
+        Type::Int => as_i64(c)
+            .and_then(|v| i32::try_from(v).ok())
+            .map(Constant::Int),
         Type::Long | Type::Timestamp => as_i64(c).map(Constant::Long),
         Type::Float => as_f64(c).map(|v| Constant::Float(v as f32)),
         Type::Double => as_f64(c).map(Constant::Double),

@@ -82,7 +82,10 @@ pub fn stream_options(
     for o in opts {
         let key = o.key.to_ascii_lowercase();
         if spans.contains_key(&key) {
-            diags.push(Diagnostic::error(o.key_span, format!("option '{}' is given twice", o.key)));
+            diags.push(Diagnostic::error(
+                o.key_span,
+                format!("option '{}' is given twice", o.key),
+            ));
             continue;
         }
         match substitute_env(&o.value.as_text()) {
@@ -106,7 +109,11 @@ pub fn stream_options(
         ));
     }
     if let Some(ext) = extension {
-        let ext_key = if values.contains_key("extension") { "extension" } else { "connector" };
+        let ext_key = if values.contains_key("extension") {
+            "extension"
+        } else {
+            "connector"
+        };
         if kind == "internal" {
             diags.push(Diagnostic::error(
                 key_span(ext_key),
@@ -125,7 +132,10 @@ pub fn stream_options(
     } else if kind != "internal" {
         diags.push(Diagnostic::error(
             value_span("type"),
-            format!("a {kind} stream needs an 'extension' option naming its connector ({})", CONNECTORS.join(", ")),
+            format!(
+                "a {kind} stream needs an 'extension' option naming its connector ({})",
+                CONNECTORS.join(", ")
+            ),
         ));
     }
     let format = get("format").unwrap_or("json").to_ascii_lowercase();
@@ -168,16 +178,23 @@ pub fn stream_options(
             if values.contains_key(k) {
                 diags.push(Diagnostic::error(
                     key_span(k),
-                    format!("option '{k}' only applies to event-time streams (add a WATERMARK clause)"),
+                    format!(
+                        "option '{k}' only applies to event-time streams (add a WATERMARK clause)"
+                    ),
                 ));
             }
         }
     }
     if let Some(strategy) = get("error.strategy") {
-        if !matches!(strategy.to_ascii_lowercase().as_str(), "log" | "stream" | "fail") {
+        if !matches!(
+            strategy.to_ascii_lowercase().as_str(),
+            "log" | "stream" | "fail"
+        ) {
             diags.push(Diagnostic::error(
                 value_span("error.strategy"),
-                format!("option 'error.strategy' must be 'log', 'stream' or 'fail', found '{strategy}'"),
+                format!(
+                    "option 'error.strategy' must be 'log', 'stream' or 'fail', found '{strategy}'"
+                ),
             ));
         }
         if kind != "source" {
@@ -202,7 +219,11 @@ pub fn stream_options(
         (kind @ ("source" | "sink"), Some(ext)) => {
             let ext = ext.to_ascii_lowercase();
             diags.push(Diagnostic::error(
-                value_span(if values.contains_key("extension") { "extension" } else { "connector" }),
+                value_span(if values.contains_key("extension") {
+                    "extension"
+                } else {
+                    "connector"
+                }),
                 format!("not supported yet: the '{ext}' {kind} connector"),
             ));
             let plan = ConnectorPlan {
@@ -228,8 +249,14 @@ mod tests {
     #[test]
     fn env_substitution_with_defaults() {
         std::env::set_var("EVENTFLUX_TEST_HOST", "example");
-        assert_eq!(substitute_env("nats://${EVENTFLUX_TEST_HOST}:4222").unwrap(), "nats://example:4222");
-        assert_eq!(substitute_env("${EVENTFLUX_TEST_UNSET_X:dflt}").unwrap(), "dflt");
+        assert_eq!(
+            substitute_env("nats://${EVENTFLUX_TEST_HOST}:4222").unwrap(),
+            "nats://example:4222"
+        );
+        assert_eq!(
+            substitute_env("${EVENTFLUX_TEST_UNSET_X:dflt}").unwrap(),
+            "dflt"
+        );
         assert!(substitute_env("${EVENTFLUX_TEST_UNSET_X}").is_err());
         assert!(substitute_env("${oops").is_err());
         assert_eq!(substitute_env("plain").unwrap(), "plain");

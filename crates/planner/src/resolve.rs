@@ -52,11 +52,9 @@ impl<'a> ExprChecker<'a> {
         let span = e.span;
         match &e.kind {
             ExprKind::Literal(lit) => Ok(literal(lit, span)),
-            ExprKind::Duration(ms) => Ok(TypedExpr::constant(
-                Constant::Long(*ms),
-                Type::Long,
-                span,
-            )),
+            ExprKind::Duration(ms) => {
+                Ok(TypedExpr::constant(Constant::Long(*ms), Type::Long, span))
+            }
             ExprKind::Column(col) => {
                 if col.index.is_some() {
                     return Err(self.fail(
@@ -153,7 +151,10 @@ impl<'a> ExprChecker<'a> {
                         None => {
                             return Err(self.fail(
                                 item.span,
-                                format!("IN list item of type {} cannot be compared with {}", item.ty, head.ty),
+                                format!(
+                                    "IN list item of type {} cannot be compared with {}",
+                                    item.ty, head.ty
+                                ),
                             ))
                         }
                     };
@@ -255,10 +256,9 @@ impl<'a> ExprChecker<'a> {
                         &name.name.to_ascii_lowercase(),
                         functions::known_names().iter().copied(),
                     );
-                    return Err(self.fail(
-                        name.span,
-                        format!("unknown function '{}'{hint}", name.name),
-                    ));
+                    return Err(
+                        self.fail(name.span, format!("unknown function '{}'{hint}", name.name))
+                    );
                 };
                 match kind {
                     FunctionKind::Aggregate(agg) => Err(self.fail(
@@ -391,7 +391,10 @@ impl<'a> ExprChecker<'a> {
         match e.ty {
             Type::Bool => Ok(e),
             Type::Null => Ok(e.cast_to(Type::Bool)),
-            other => Err(self.fail(e.span, format!("{what} needs a BOOL operand, found {other}"))),
+            other => Err(self.fail(
+                e.span,
+                format!("{what} needs a BOOL operand, found {other}"),
+            )),
         }
     }
 
@@ -494,7 +497,10 @@ impl<'a> ExprChecker<'a> {
                 if ty == Type::Bool && !matches!(op, BinaryOp::Eq | BinaryOp::NotEq) {
                     return Err(self.fail(
                         span,
-                        format!("BOOL values can only be compared with = or !=, not '{}'", op.symbol()),
+                        format!(
+                            "BOOL values can only be compared with = or !=, not '{}'",
+                            op.symbol()
+                        ),
                     ));
                 }
                 Ok(TypedExpr {

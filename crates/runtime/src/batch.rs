@@ -166,12 +166,19 @@ mod tests {
     fn retain_kind_keeps_order() {
         let mut b = Batch::new(1);
         for i in 0..5 {
-            let kind = if i % 2 == 0 { EventKind::Current } else { EventKind::Expired };
+            let kind = if i % 2 == 0 {
+                EventKind::Current
+            } else {
+                EventKind::Expired
+            };
             b.push(i, kind, &[Value::Long(i)]);
         }
         b.retain_kind(EventKind::Current);
         assert_eq!(b.timestamps(), &[0, 2, 4]);
-        assert_eq!(b.values(), &[Value::Long(0), Value::Long(2), Value::Long(4)]);
+        assert_eq!(
+            b.values(),
+            &[Value::Long(0), Value::Long(2), Value::Long(4)]
+        );
     }
 
     #[test]

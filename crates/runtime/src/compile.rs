@@ -62,10 +62,12 @@ fn is_constant(e: &TypedExpr) -> bool {
         TypedExprKind::Binary { left, right, .. } | TypedExprKind::Concat(left, right) => {
             is_constant(left) && is_constant(right)
         }
-        TypedExprKind::InList { expr, list, .. } => is_constant(expr) && list.iter().all(is_constant),
-        TypedExprKind::Between { expr, low, high, .. } => {
-            is_constant(expr) && is_constant(low) && is_constant(high)
+        TypedExprKind::InList { expr, list, .. } => {
+            is_constant(expr) && list.iter().all(is_constant)
         }
+        TypedExprKind::Between {
+            expr, low, high, ..
+        } => is_constant(expr) && is_constant(low) && is_constant(high),
         TypedExprKind::Like { expr, pattern, .. } => is_constant(expr) && is_constant(pattern),
         TypedExprKind::Case { whens, else_result } => {
             whens.iter().all(|(c, r)| is_constant(c) && is_constant(r))
@@ -101,11 +103,19 @@ pub fn compile_predicate(e: &TypedExpr) -> Result<CompiledPredicate> {
         return Ok(Box::new(move |_| pass));
     }
     match &e.kind {
-        TypedExprKind::Binary { op: BinaryOp::And, left, right } => {
+        TypedExprKind::Binary {
+            op: BinaryOp::And,
+            left,
+            right,
+        } => {
             let (l, r) = (compile_predicate(left)?, compile_predicate(right)?);
             Ok(Box::new(move |c| l(c) && r(c)))
         }
-        TypedExprKind::Binary { op: BinaryOp::Or, left, right } => {
+        TypedExprKind::Binary {
+            op: BinaryOp::Or,
+            left,
+            right,
+        } => {
             let (l, r) = (compile_predicate(left)?, compile_predicate(right)?);
             Ok(Box::new(move |c| l(c) || r(c)))
         }
@@ -125,7 +135,11 @@ pub fn compile_predicate(e: &TypedExpr) -> Result<CompiledPredicate> {
 
 /// Fast path for `column <op> constant` (and the mirrored form) on numbers and strings: compares
 /// in place without building a result value.
-fn column_vs_constant(op: BinaryOp, left: &TypedExpr, right: &TypedExpr) -> Option<CompiledPredicate> {
+fn column_vs_constant(
+    op: BinaryOp,
+    left: &TypedExpr,
+    right: &TypedExpr,
+) -> Option<CompiledPredicate> {
     let (col, k, op) = match (&left.kind, &right.kind) {
         (TypedExprKind::Column(c), TypedExprKind::Constant(k)) => (c.index, k, op),
         (TypedExprKind::Constant(k), TypedExprKind::Column(c)) => (c.index, k, mirror(op)),
@@ -159,11 +173,15 @@ fn column_vs_constant(op: BinaryOp, left: &TypedExpr, right: &TypedExpr) -> Opti
         Constant::Float(k) => float_pred!(Float, *k),
         Constant::Int(k) => {
             let k = *k;
-            Some(Box::new(move |c| matches!(c.row[col], Value::Int(x) if test(x.cmp(&k)))))
+            Some(Box::new(
+                move |c| matches!(c.row[col], Value::Int(x) if test(x.cmp(&k))),
+            ))
         }
         Constant::Long(k) => {
             let k = *k;
-            Some(Box::new(move |c| matches!(c.row[col], Value::Long(x) if test(x.cmp(&k)))))
+            Some(Box::new(
+                move |c| matches!(c.row[col], Value::Long(x) if test(x.cmp(&k))),
+            ))
         }
         Constant::String(k) => {
             let k: Arc<str> = Arc::from(k.as_str());
@@ -233,8 +251,17 @@ fn compile_inner(e: &TypedExpr) -> Result<CompiledExpr> {
             let negated = *negated;
             Box::new(move |c| Value::Bool(a(c).is_null() != negated))
         }
-        TypedExprKind::InList { expr, list, negated } => compile_in_list(expr, list, *negated)?,
-        TypedExprKind::Between { expr, low, high, negated } => {
+        TypedExprKind::InList {
+            expr,
+            list,
+            negated,
+        } => compile_in_list(expr, list, *negated)?,
+        TypedExprKind::Between {
+            expr,
+            low,
+            high,
+            negated,
+        } => {
             let (x, lo, hi) = (compile_expr(expr)?, compile_expr(low)?, compile_expr(high)?);
             let negated = *negated;
             Box::new(move |c| {
@@ -249,7 +276,11 @@ fn compile_inner(e: &TypedExpr) -> Result<CompiledExpr> {
                 }
             })
         }
-        TypedExprKind::Like { expr, pattern, negated } => compile_like(expr, pattern, *negated)?,
+        TypedExprKind::Like {
+            expr,
+            pattern,
+            negated,
+        } => compile_like(expr, pattern, *negated)?,
         TypedExprKind::Case { whens, else_result } => {
             let whens: Vec<(CompiledPredicate, CompiledExpr)> = whens
                 .iter()
@@ -320,7 +351,12 @@ macro_rules! arith {
     };
 }
 
-fn compile_binary(e: &TypedExpr, op: BinaryOp, left: &TypedExpr, right: &TypedExpr) -> Result<CompiledExpr> {
+fn compile_binary(
+    e: &TypedExpr,
+    op: BinaryOp,
+    left: &TypedExpr,
+    right: &TypedExpr,
+) -> Result<CompiledExpr> {
     let (l, r) = (compile_expr(left)?, compile_expr(right)?);
     if op == BinaryOp::And {
         return Ok(Box::new(move |c| match l(c) {
@@ -353,17 +389,19 @@ fn compile_binary(e: &TypedExpr, op: BinaryOp, left: &TypedExpr, right: &TypedEx
         };
         return Ok(match left.ty {
             // IEEE semantics for floats: any comparison with NaN is false (except !=).
-            Type::Double | Type::Float => Box::new(move |c| match (l(c).as_f64_opt(), r(c).as_f64_opt()) {
-                (Some(x), Some(y)) => Value::Bool(match op {
-                    BinaryOp::Eq => x == y,
-                    BinaryOp::NotEq => x != y,
-                    BinaryOp::Lt => x < y,
-                    BinaryOp::LtEq => x <= y,
-                    BinaryOp::Gt => x > y,
-                    _ => x >= y,
-                }),
-                _ => Value::Null,
-            }),
+            Type::Double | Type::Float => {
+                Box::new(move |c| match (l(c).as_f64_opt(), r(c).as_f64_opt()) {
+                    (Some(x), Some(y)) => Value::Bool(match op {
+                        BinaryOp::Eq => x == y,
+                        BinaryOp::NotEq => x != y,
+                        BinaryOp::Lt => x < y,
+                        BinaryOp::LtEq => x <= y,
+                        BinaryOp::Gt => x > y,
+                        _ => x >= y,
+                    }),
+                    _ => Value::Null,
+                })
+            }
             _ => Box::new(move |c| match l(c).compare(&r(c)) {
                 Some(o) => Value::Bool(test(o)),
                 None => Value::Null,
@@ -376,19 +414,35 @@ fn compile_binary(e: &TypedExpr, op: BinaryOp, left: &TypedExpr, right: &TypedEx
         (BinaryOp::Sub, Type::Int) => arith!(l, r, Int, |x, y| Value::Int(x.wrapping_sub(y))),
         (BinaryOp::Mul, Type::Int) => arith!(l, r, Int, |x, y| Value::Int(x.wrapping_mul(y))),
         (BinaryOp::Div, Type::Int) => {
-            arith!(l, r, Int, |x, y| if y == 0 { Value::Null } else { Value::Int(x.wrapping_div(y)) })
+            arith!(l, r, Int, |x, y| if y == 0 {
+                Value::Null
+            } else {
+                Value::Int(x.wrapping_div(y))
+            })
         }
         (BinaryOp::Mod, Type::Int) => {
-            arith!(l, r, Int, |x, y| if y == 0 { Value::Null } else { Value::Int(x.wrapping_rem(y)) })
+            arith!(l, r, Int, |x, y| if y == 0 {
+                Value::Null
+            } else {
+                Value::Int(x.wrapping_rem(y))
+            })
         }
         (BinaryOp::Add, Type::Long) => arith!(l, r, Long, |x, y| Value::Long(x.wrapping_add(y))),
         (BinaryOp::Sub, Type::Long) => arith!(l, r, Long, |x, y| Value::Long(x.wrapping_sub(y))),
         (BinaryOp::Mul, Type::Long) => arith!(l, r, Long, |x, y| Value::Long(x.wrapping_mul(y))),
         (BinaryOp::Div, Type::Long) => {
-            arith!(l, r, Long, |x, y| if y == 0 { Value::Null } else { Value::Long(x.wrapping_div(y)) })
+            arith!(l, r, Long, |x, y| if y == 0 {
+                Value::Null
+            } else {
+                Value::Long(x.wrapping_div(y))
+            })
         }
         (BinaryOp::Mod, Type::Long) => {
-            arith!(l, r, Long, |x, y| if y == 0 { Value::Null } else { Value::Long(x.wrapping_rem(y)) })
+            arith!(l, r, Long, |x, y| if y == 0 {
+                Value::Null
+            } else {
+                Value::Long(x.wrapping_rem(y))
+            })
         }
         (BinaryOp::Add, Type::Float) => arith!(l, r, Float, |x, y| Value::Float(x + y)),
         (BinaryOp::Sub, Type::Float) => arith!(l, r, Float, |x, y| Value::Float(x - y)),
@@ -401,7 +455,12 @@ fn compile_binary(e: &TypedExpr, op: BinaryOp, left: &TypedExpr, right: &TypedEx
         (BinaryOp::Div, Type::Double) => arith!(l, r, Double, |x, y| Value::Double(x / y)),
         (BinaryOp::Mod, Type::Double) => arith!(l, r, Double, |x, y| Value::Double(x % y)),
         (_, Type::Null) => Box::new(|_| Value::Null),
-        _ => return Err(err(e, format!("internal: operator '{}' on {ty}", op.symbol()))),
+        _ => {
+            return Err(err(
+                e,
+                format!("internal: operator '{}' on {ty}", op.symbol()),
+            ))
+        }
     })
 }
 
@@ -494,7 +553,8 @@ fn compile_like(expr: &TypedExpr, pattern: &TypedExpr, negated: bool) -> Result<
         let Value::String(p) = fold(pattern)? else {
             return Ok(Box::new(|_| Value::Null));
         };
-        let re = like_to_regex(&p).map_err(|e| err(pattern, format!("invalid LIKE pattern: {e}")))?;
+        let re =
+            like_to_regex(&p).map_err(|e| err(pattern, format!("invalid LIKE pattern: {e}")))?;
         return Ok(Box::new(move |c| match x(c) {
             Value::String(s) => Value::Bool(re.is_match(&s) != negated),
             _ => Value::Null,
@@ -619,20 +679,51 @@ mod tests {
 
     #[test]
     fn integer_division_truncates_and_zero_gives_null() {
-        let e = bin(BinaryOp::Div, col(0, Type::Int), col(1, Type::Int), Type::Int);
+        let e = bin(
+            BinaryOp::Div,
+            col(0, Type::Int),
+            col(1, Type::Int),
+            Type::Int,
+        );
         assert_eq!(eval(&e, &[Value::Int(-7), Value::Int(2)]), Value::Int(-3));
         assert_eq!(eval(&e, &[Value::Int(7), Value::Int(0)]), Value::Null);
-        assert_eq!(eval(&e, &[Value::Int(i32::MIN), Value::Int(-1)]), Value::Int(i32::MIN));
-        let m = bin(BinaryOp::Mod, col(0, Type::Long), col(1, Type::Long), Type::Long);
+        assert_eq!(
+            eval(&e, &[Value::Int(i32::MIN), Value::Int(-1)]),
+            Value::Int(i32::MIN)
+        );
+        let m = bin(
+            BinaryOp::Mod,
+            col(0, Type::Long),
+            col(1, Type::Long),
+            Type::Long,
+        );
         assert_eq!(eval(&m, &[Value::Long(7), Value::Long(0)]), Value::Null);
-        let d = bin(BinaryOp::Div, col(0, Type::Double), col(1, Type::Double), Type::Double);
-        assert_eq!(eval(&d, &[Value::Double(1.0), Value::Double(0.0)]), Value::Double(f64::INFINITY));
+        let d = bin(
+            BinaryOp::Div,
+            col(0, Type::Double),
+            col(1, Type::Double),
+            Type::Double,
+        );
+        assert_eq!(
+            eval(&d, &[Value::Double(1.0), Value::Double(0.0)]),
+            Value::Double(f64::INFINITY)
+        );
     }
 
     #[test]
     fn three_valued_logic() {
-        let and = bin(BinaryOp::And, col(0, Type::Bool), col(1, Type::Bool), Type::Bool);
-        let or = bin(BinaryOp::Or, col(0, Type::Bool), col(1, Type::Bool), Type::Bool);
+        let and = bin(
+            BinaryOp::And,
+            col(0, Type::Bool),
+            col(1, Type::Bool),
+            Type::Bool,
+        );
+        let or = bin(
+            BinaryOp::Or,
+            col(0, Type::Bool),
+            col(1, Type::Bool),
+            Type::Bool,
+        );
         let n = Value::Null;
         let t = Value::Bool(true);
         let f = Value::Bool(false);
@@ -646,8 +737,16 @@ mod tests {
             span: Span::default(),
         };
         let p = compile_predicate(&not).unwrap();
-        assert!(!p(&EvalCtx { row: &[Value::Null], ts: 0, now: 0 }));
-        assert!(p(&EvalCtx { row: &[f], ts: 0, now: 0 }));
+        assert!(!p(&EvalCtx {
+            row: &[Value::Null],
+            ts: 0,
+            now: 0
+        }));
+        assert!(p(&EvalCtx {
+            row: &[f],
+            ts: 0,
+            now: 0
+        }));
     }
 
     #[test]
@@ -659,18 +758,49 @@ mod tests {
             (BinaryOp::Eq, [false, true, false, false]),
             (BinaryOp::NotEq, [true, false, true, false]),
         ] {
-            let e = bin(op, col(0, Type::Double), k(Constant::Double(50.0), Type::Double), Type::Bool);
+            let e = bin(
+                op,
+                col(0, Type::Double),
+                k(Constant::Double(50.0), Type::Double),
+                Type::Bool,
+            );
             let p = compile_predicate(&e).unwrap();
-            let rows = [Value::Double(10.0), Value::Double(50.0), Value::Double(60.0), Value::Null];
+            let rows = [
+                Value::Double(10.0),
+                Value::Double(50.0),
+                Value::Double(60.0),
+                Value::Null,
+            ];
             for (row, want) in rows.iter().zip(expect) {
-                assert_eq!(p(&EvalCtx { row: std::slice::from_ref(row), ts: 0, now: 0 }), want, "{op:?} {row:?}");
+                assert_eq!(
+                    p(&EvalCtx {
+                        row: std::slice::from_ref(row),
+                        ts: 0,
+                        now: 0
+                    }),
+                    want,
+                    "{op:?} {row:?}"
+                );
             }
         }
         // Constant on the left is mirrored.
-        let e = bin(BinaryOp::Lt, k(Constant::Long(5), Type::Long), col(0, Type::Long), Type::Bool);
+        let e = bin(
+            BinaryOp::Lt,
+            k(Constant::Long(5), Type::Long),
+            col(0, Type::Long),
+            Type::Bool,
+        );
         let p = compile_predicate(&e).unwrap();
-        assert!(p(&EvalCtx { row: &[Value::Long(6)], ts: 0, now: 0 }));
-        assert!(!p(&EvalCtx { row: &[Value::Long(5)], ts: 0, now: 0 }));
+        assert!(p(&EvalCtx {
+            row: &[Value::Long(6)],
+            ts: 0,
+            now: 0
+        }));
+        assert!(!p(&EvalCtx {
+            row: &[Value::Long(5)],
+            ts: 0,
+            now: 0
+        }));
     }
 
     #[test]
@@ -687,21 +817,48 @@ mod tests {
 
     #[test]
     fn casts() {
-        assert_eq!(cast_value(Value::string(" 42 "), Type::String, Type::Int), Value::Int(42));
-        assert_eq!(cast_value(Value::string("x"), Type::String, Type::Int), Value::Null);
-        assert_eq!(cast_value(Value::Double(2.0), Type::Double, Type::String), Value::string("2.0"));
-        assert_eq!(cast_value(Value::Double(2.7), Type::Double, Type::Int), Value::Int(2));
-        assert_eq!(cast_value(Value::Bool(true), Type::Bool, Type::Long), Value::Long(1));
         assert_eq!(
-            cast_value(Value::string("1970-01-01T00:00:01.5Z"), Type::String, Type::Timestamp),
+            cast_value(Value::string(" 42 "), Type::String, Type::Int),
+            Value::Int(42)
+        );
+        assert_eq!(
+            cast_value(Value::string("x"), Type::String, Type::Int),
+            Value::Null
+        );
+        assert_eq!(
+            cast_value(Value::Double(2.0), Type::Double, Type::String),
+            Value::string("2.0")
+        );
+        assert_eq!(
+            cast_value(Value::Double(2.7), Type::Double, Type::Int),
+            Value::Int(2)
+        );
+        assert_eq!(
+            cast_value(Value::Bool(true), Type::Bool, Type::Long),
+            Value::Long(1)
+        );
+        assert_eq!(
+            cast_value(
+                Value::string("1970-01-01T00:00:01.5Z"),
+                Type::String,
+                Type::Timestamp
+            ),
             Value::Long(1500)
         );
     }
 
     #[test]
     fn event_time_and_now_come_from_the_context() {
-        let et = TypedExpr { kind: TypedExprKind::EventTime, ty: Type::Timestamp, span: Span::default() };
-        let now = TypedExpr { kind: TypedExprKind::Now, ty: Type::Timestamp, span: Span::default() };
+        let et = TypedExpr {
+            kind: TypedExprKind::EventTime,
+            ty: Type::Timestamp,
+            span: Span::default(),
+        };
+        let now = TypedExpr {
+            kind: TypedExprKind::Now,
+            ty: Type::Timestamp,
+            span: Span::default(),
+        };
         assert_eq!(eval(&et, &[]), Value::Long(7));
         assert_eq!(eval(&now, &[]), Value::Long(9));
     }

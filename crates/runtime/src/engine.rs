@@ -103,7 +103,10 @@ impl Engine {
             let input_arity = plan.streams[q.input].schema.len();
             let target_arity = plan.streams[q.target].schema.len();
             let pipeline = build_pipeline(q, input_arity, target_arity)?;
-            let buffers = pipeline.iter().map(|op| Batch::new(op.output_arity())).collect();
+            let buffers = pipeline
+                .iter()
+                .map(|op| Batch::new(op.output_arity()))
+                .collect();
             queries.push(QueryRuntime {
                 name: q.name.clone(),
                 target: q.target,
@@ -298,8 +301,16 @@ impl Engine {
 
     pub fn stats(&self) -> EngineStats {
         EngineStats {
-            rows_in: self.streams.iter().map(|s| (s.name.clone(), s.rows_in)).collect(),
-            rows_out: self.queries.iter().map(|q| (q.name.clone(), q.rows_out)).collect(),
+            rows_in: self
+                .streams
+                .iter()
+                .map(|s| (s.name.clone(), s.rows_in))
+                .collect(),
+            rows_out: self
+                .queries
+                .iter()
+                .map(|q| (q.name.clone(), q.rows_out))
+                .collect(),
             pending_timers: self.timers.len(),
         }
     }

@@ -2,7 +2,9 @@
 //! stateless steps are fused into a single loop.
 
 use crate::batch::Batch;
-use crate::compile::{compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx};
+use crate::compile::{
+    compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx,
+};
 use crate::timer::{TimerOwner, TimerService};
 use eventflux_planner::plan::{Operator, QueryPlan};
 
@@ -86,7 +88,10 @@ pub fn build_pipeline(
         match op {
             Operator::Filter(e) => stage.filters.push(compile_predicate(e)?),
             Operator::Project(cols) => {
-                let exprs = cols.iter().map(|(_, e)| compile_expr(e)).collect::<Result<Vec<_>, _>>()?;
+                let exprs = cols
+                    .iter()
+                    .map(|(_, e)| compile_expr(e))
+                    .collect::<Result<Vec<_>, _>>()?;
                 stage.arity = exprs.len();
                 stage.projection = Some(exprs);
             }

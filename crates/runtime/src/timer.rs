@@ -88,7 +88,9 @@ mod tests {
         t.schedule(20, owner(4));
         assert_eq!(t.next_deadline(), Some(10));
         assert_eq!(t.pop_due(5), None);
-        let fired: Vec<u64> = std::iter::from_fn(|| t.pop_due(30)).map(|(_, o)| o.token).collect();
+        let fired: Vec<u64> = std::iter::from_fn(|| t.pop_due(30))
+            .map(|(_, o)| o.token)
+            .collect();
         assert_eq!(fired, vec![2, 4, 1, 3]);
         assert!(t.is_empty());
     }

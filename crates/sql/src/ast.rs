@@ -287,7 +287,10 @@ pub enum SelectItem {
     Wildcard(Span),
     /// `alias.*`
     QualifiedWildcard(Ident),
-    Expr { expr: Expr, alias: Option<Ident> },
+    Expr {
+        expr: Expr,
+        alias: Option<Ident>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -493,7 +496,11 @@ pub struct Partition {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PartitionKey {
     /// `expr OF Stream`
-    Value { expr: Expr, stream: Ident, span: Span },
+    Value {
+        expr: Expr,
+        stream: Ident,
+        span: Span,
+    },
     /// `cond AS 'label' OR cond AS 'label' … OF Stream`
     Range {
         ranges: Vec<RangeCase>,
@@ -602,9 +609,15 @@ pub enum ExprKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
     /// An integer literal. `long` is true for the `42L` spelling.
-    Integer { value: i64, long: bool },
+    Integer {
+        value: i64,
+        long: bool,
+    },
     /// `3.5` (DOUBLE) or `3.5f` (FLOAT).
-    Decimal { value: f64, float: bool },
+    Decimal {
+        value: f64,
+        float: bool,
+    },
     String(String),
     Bool(bool),
     Null,

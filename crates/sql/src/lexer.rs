@@ -19,10 +19,14 @@ pub enum TokenKind {
     /// `'text'`
     String,
     /// `42`, or `42L` (`long`). The token text holds the digits only.
-    Integer { long: bool },
+    Integer {
+        long: bool,
+    },
     /// `3.5`, `.5`, `1e3`, `2d`, or `3.5f` (`float`). The token text holds the number without
     /// its suffix.
-    Decimal { float: bool },
+    Decimal {
+        float: bool,
+    },
     Arrow,
     Eq,
     EqEq,
@@ -198,7 +202,8 @@ impl Lexer<'_> {
                 self.push(TokenKind::Ident, text, start);
                 continue;
             }
-            if c.is_ascii_digit() || (c == '.' && self.peek_at(1).is_some_and(|d| d.is_ascii_digit()))
+            if c.is_ascii_digit()
+                || (c == '.' && self.peek_at(1).is_some_and(|d| d.is_ascii_digit()))
             {
                 self.number(start);
                 continue;
@@ -223,7 +228,11 @@ impl Lexer<'_> {
         loop {
             match self.peek() {
                 None => {
-                    self.error(start, start + 2, "unterminated block comment ('/*' without '*/')");
+                    self.error(
+                        start,
+                        start + 2,
+                        "unterminated block comment ('/*' without '*/')",
+                    );
                     return;
                 }
                 Some('*') if self.peek_at(1) == Some('/') => {
@@ -398,7 +407,10 @@ mod tests {
             kinds("select \"a b\" `c` 'it''s' x_1"),
             vec![Ident, DqString, QuotedIdent, String, Ident, Eof]
         );
-        assert_eq!(texts("'it''s' \"a\"\"b\" `x``y`")[..3], ["it's", "a\"b", "x`y"]);
+        assert_eq!(
+            texts("'it''s' \"a\"\"b\" `x``y`")[..3],
+            ["it's", "a\"b", "x`y"]
+        );
     }
 
     #[test]
@@ -462,7 +474,9 @@ mod tests {
 
     #[test]
     fn lexical_errors_are_reported_not_fatal() {
-        for src in ["'abc", "\"abc", "`abc", "/* abc", "a # b", "a & b", "3.5L", "``", "é ∑"] {
+        for src in [
+            "'abc", "\"abc", "`abc", "/* abc", "a # b", "a & b", "3.5L", "``", "é ∑",
+        ] {
             let (toks, diags) = tokenize(src);
             assert!(!diags.is_empty(), "{src}");
             assert_eq!(toks.last().map(|t| t.kind), Some(TokenKind::Eof));

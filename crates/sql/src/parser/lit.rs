@@ -273,7 +273,14 @@ mod tests {
         assert_eq!(parse_duration_text("250 Milliseconds"), Some(250));
         assert_eq!(parse_duration_text("1000"), Some(1000));
         for bad in [
-            "", "sec", "5 fortnights", "-5 sec", "1.2.3 s", ".", "5 sec x", "99999999999999999 week",
+            "",
+            "sec",
+            "5 fortnights",
+            "-5 sec",
+            "1.2.3 s",
+            ".",
+            "5 sec x",
+            "99999999999999999 week",
             "1e3 s",
         ] {
             assert_eq!(parse_duration_text(bad), None, "{bad}");

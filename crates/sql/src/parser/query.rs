@@ -104,9 +104,11 @@ impl Parser<'_> {
                 "WINDOW must be written right after the stream in FROM (FROM S WINDOW(…) AS s)",
             ));
         }
-        let clause = ["WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "OUTPUT"]
-            .into_iter()
-            .find(|k| t.is_kw(k));
+        let clause = [
+            "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "OUTPUT",
+        ]
+        .into_iter()
+        .find(|k| t.is_kw(k));
         if let Some(k) = clause {
             let k = match k {
                 "GROUP" => "GROUP BY",
@@ -258,7 +260,10 @@ impl Parser<'_> {
         } else {
             OutputRateMode::All
         };
-        self.expect_kw("EVERY", "in OUTPUT (OUTPUT [ALL|FIRST|LAST|SNAPSHOT] EVERY …)")?;
+        self.expect_kw(
+            "EVERY",
+            "in OUTPUT (OUTPUT [ALL|FIRST|LAST|SNAPSHOT] EVERY …)",
+        )?;
         let every = if matches!(self.kind(), K::Integer { .. })
             && (self.nth_kw(1, "EVENTS") || self.nth_kw(1, "EVENT"))
         {

@@ -52,7 +52,10 @@ impl Parser<'_> {
         }
         if self.eat_kw("TRIGGER") {
             let name = self.name("a trigger name")?;
-            self.expect_kw("AT", "after the trigger name (AT START, AT EVERY …, AT CRON '…')")?;
+            self.expect_kw(
+                "AT",
+                "after the trigger name (AT START, AT EVERY …, AT CRON '…')",
+            )?;
             let schedule = self.trigger_schedule()?;
             return Ok(Statement::CreateTrigger(CreateTrigger {
                 name,
@@ -216,8 +219,8 @@ impl Parser<'_> {
         let key_span = self.span_from(start);
         self.expect(K::Eq, &format!("after option key '{key}'"))?;
         let value_start = self.start();
-        let negative = self.at(K::Minus)
-            && matches!(self.nth_kind(1), K::Integer { .. } | K::Decimal { .. });
+        let negative =
+            self.at(K::Minus) && matches!(self.nth_kind(1), K::Integer { .. } | K::Decimal { .. });
         if negative {
             self.bump();
         }
@@ -237,8 +240,10 @@ impl Parser<'_> {
                 );
                 if t.kind == K::Ident {
                     if let Some(d) = self.diags.last_mut() {
-                        d.notes
-                            .push(format!("help: quote the value: '{}'", t.text.replace('\'', "''")));
+                        d.notes.push(format!(
+                            "help: quote the value: '{}'",
+                            t.text.replace('\'', "''")
+                        ));
                     }
                 }
                 return Err(fail);
@@ -294,8 +299,8 @@ impl Parser<'_> {
 
     fn annotation_arg(&mut self) -> PResult<(String, Span)> {
         let start = self.start();
-        let negative = self.at(K::Minus)
-            && matches!(self.nth_kind(1), K::Integer { .. } | K::Decimal { .. });
+        let negative =
+            self.at(K::Minus) && matches!(self.nth_kind(1), K::Integer { .. } | K::Decimal { .. });
         if negative {
             self.bump();
         }
@@ -308,10 +313,9 @@ impl Parser<'_> {
             }
             K::Ident if t.is_kw("TRUE") || t.is_kw("FALSE") => t.text.to_ascii_lowercase(),
             _ => {
-                return Err(self.expected(
-                    "a quoted string or a number",
-                    "as an annotation argument",
-                ))
+                return Err(
+                    self.expected("a quoted string or a number", "as an annotation argument")
+                )
             }
         };
         self.bump();

@@ -94,7 +94,10 @@ WITH ('late.stream' = 'LateReadings', 'watermark.idle' = '30 sec');";
     assert_eq!(s.columns[2].ty.kind, TypeKind::Timestamp);
     let wm = s.watermark.as_ref().expect("watermark");
     assert_eq!(wm.column.name, "ts");
-    assert_eq!(text(src, wm.span), "WATERMARK FOR ts AS ts - INTERVAL '5' SECOND");
+    assert_eq!(
+        text(src, wm.span),
+        "WATERMARK FOR ts AS ts - INTERVAL '5' SECOND"
+    );
     let ExprKind::Binary { op, left, right } = &wm.expr.kind else {
         panic!("{:?}", wm.expr)
     };
@@ -146,13 +149,18 @@ WITH (type = 'sink', extension = 'webhook', format = 'json', "webhook.url" = 'ht
 
 #[test]
 fn with_option_values_and_keys() {
-    let app = ok("CREATE STREAM S (a INT) WITH (cache.size = 10, \"x\" = -1.5, `k` = TRUE, \
-                  b = false, 'q' = \"dq\", max_size = 10L, env = '${HOME:/tmp}')");
+    let app = ok(
+        "CREATE STREAM S (a INT) WITH (cache.size = 10, \"x\" = -1.5, `k` = TRUE, \
+                  b = false, 'q' = \"dq\", max_size = 10L, env = '${HOME:/tmp}')",
+    );
     let Statement::CreateStream(s) = &app.statements[0] else {
         panic!()
     };
-    let got: Vec<(&str, &OptionValue)> =
-        s.options.iter().map(|o| (o.key.as_str(), &o.value)).collect();
+    let got: Vec<(&str, &OptionValue)> = s
+        .options
+        .iter()
+        .map(|o| (o.key.as_str(), &o.value))
+        .collect();
     assert_eq!(
         got,
         [
@@ -204,16 +212,24 @@ fn table_indexes_and_inline_key() {
         panic!()
     };
     assert_eq!(t.primary_key.len(), 2);
-    assert_eq!(errors("CREATE TABLE T (a INT, PRIMARY KEY (a), PRIMARY KEY (a))").len(), 1);
+    assert_eq!(
+        errors("CREATE TABLE T (a INT, PRIMARY KEY (a), PRIMARY KEY (a))").len(),
+        1
+    );
     assert_eq!(errors("CREATE STREAM T (a INT, PRIMARY KEY (a))").len(), 1);
-    assert_eq!(errors("CREATE TABLE T (a INT, WATERMARK FOR a AS a)").len(), 1);
+    assert_eq!(
+        errors("CREATE TABLE T (a INT, WATERMARK FOR a AS a)").len(),
+        1
+    );
 }
 
 #[test]
 fn types() {
-    let app = ok("CREATE STREAM S (a INTEGER, b SMALLINT, c TINYINT, d BIGINT, e REAL, \
+    let app = ok(
+        "CREATE STREAM S (a INTEGER, b SMALLINT, c TINYINT, d BIGINT, e REAL, \
          f DOUBLE PRECISION, g DECIMAL(10, 2), h NUMERIC, i VARCHAR(20), j TEXT, k CHAR(1), \
-         l BOOLEAN, m bool, n timestamp, o JSON, p object, q long, r float)");
+         l BOOLEAN, m bool, n timestamp, o JSON, p object, q long, r float)",
+    );
     let Statement::CreateStream(s) = &app.statements[0] else {
         panic!()
     };
@@ -222,21 +238,27 @@ fn types() {
     assert_eq!(
         kinds,
         [
-            Int, Int, Int, Long, Float, Double, Double, Double, String, String, String, Bool,
-            Bool, Timestamp, Object, Object, Long, Float
+            Int, Int, Int, Long, Float, Double, Double, Double, String, String, String, Bool, Bool,
+            Timestamp, Object, Object, Long, Float
         ]
     );
     let e = errors("CREATE STREAM S (a INTT, b STRNG)");
     assert_eq!(e.len(), 1);
     assert_eq!(
         e[0],
-        (1, 20, "unknown type 'INTT' (did you mean 'INT'?)".to_string())
+        (
+            1,
+            20,
+            "unknown type 'INTT' (did you mean 'INT'?)".to_string()
+        )
     );
 }
 
 #[test]
 fn spec_5_queries() {
-    let q = query("INSERT INTO Out SELECT symbol, price * volume AS notional FROM Trades WHERE price > 50;");
+    let q = query(
+        "INSERT INTO Out SELECT symbol, price * volume AS notional FROM Trades WHERE price > 50;",
+    );
     assert_eq!(
         q.output,
         QueryOutput::Insert {
@@ -274,10 +296,14 @@ fn spec_5_queries() {
         assert!(matches!(q.output, QueryOutput::Insert { events, .. } if events == ev));
     }
 
-    let q = query("@name('big-trades') INSERT INTO Out SELECT symbol FROM Trades;   -- optional query name");
+    let q = query(
+        "@name('big-trades') INSERT INTO Out SELECT symbol FROM Trades;   -- optional query name",
+    );
     assert_eq!(q.annotations[0].name.name, "name");
     assert_eq!(q.annotations[0].args[0].0, "big-trades");
-    let q = query("@option('pattern.max_partial_matches', '500000') INSERT INTO Out SELECT * FROM Trades;");
+    let q = query(
+        "@option('pattern.max_partial_matches', '500000') INSERT INTO Out SELECT * FROM Trades;",
+    );
     let args: Vec<&str> = q.annotations[0].args.iter().map(|a| a.0.as_str()).collect();
     assert_eq!(args, ["pattern.max_partial_matches", "500000"]);
 
@@ -304,7 +330,10 @@ fn all_clauses_in_order() {
     assert_eq!(aliases, [Some("s"), Some("c"), Some("avg")]);
     let s = stream(&q);
     assert!(s.filter.is_some());
-    assert_eq!(s.window.as_ref().map(|w| w.kind.name.as_str()), Some("time"));
+    assert_eq!(
+        s.window.as_ref().map(|w| w.kind.name.as_str()),
+        Some("time")
+    );
     assert_eq!(s.alias.as_ref().map(|a| a.name.as_str()), Some("t"));
     assert_eq!(q.group_by.len(), 2);
     assert!(q.having.is_some());
@@ -317,13 +346,20 @@ fn all_clauses_in_order() {
         Some((OutputRateMode::Last, RateUnit::Events(5)))
     );
     assert_eq!(text(src, q.span), src);
-    assert_eq!(text(src, q.select.span), "SELECT t.symbol AS s, count() c, avg(price) \"avg\"");
+    assert_eq!(
+        text(src, q.select.span),
+        "SELECT t.symbol AS s, count() c, avg(price) \"avg\""
+    );
     // Out-of-order clauses are reported with the expected order.
     let e = errors("SELECT a FROM S HAVING a > 1 GROUP BY a");
     assert_eq!(e.len(), 1);
     assert!(e[0].2.contains("GROUP BY is out of place"), "{e:?}");
     let e = errors("SELECT a FROM S WHERE a > 1 WINDOW('length', 5)");
-    assert!(e[0].2.contains("WINDOW must be written right after the stream"), "{e:?}");
+    assert!(
+        e[0].2
+            .contains("WINDOW must be written right after the stream"),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -338,8 +374,16 @@ fn spec_7_windows() {
         ("WINDOW('hop', 1 min, 10 sec)", "hop", 2),
         ("WINDOW('session', 5 sec, symbol)", "session", 2),
         ("WINDOW('externalTime', ts, 5 sec)", "externalTime", 2),
-        ("WINDOW('externalTimeBatch', ts, 5 sec)", "externalTimeBatch", 2),
-        ("WINDOW('sort', 10, price, 'desc', volume, 'asc')", "sort", 5),
+        (
+            "WINDOW('externalTimeBatch', ts, 5 sec)",
+            "externalTimeBatch",
+            2,
+        ),
+        (
+            "WINDOW('sort', 10, price, 'desc', volume, 'asc')",
+            "sort",
+            5,
+        ),
         ("WINDOW('unique', symbol)", "unique", 1),
         ("WINDOW('firstUnique', symbol)", "firstUnique", 1),
         ("WINDOW('delay', 1 hour)", "delay", 1),
@@ -383,10 +427,26 @@ fn spec_7_windows() {
 #[test]
 fn spec_8_output_rates() {
     let cases = [
-        ("OUTPUT EVERY 5 EVENTS", OutputRateMode::All, RateUnit::Events(5)),
-        ("OUTPUT ALL EVERY 5 EVENTS", OutputRateMode::All, RateUnit::Events(5)),
-        ("OUTPUT FIRST EVERY 1 EVENT", OutputRateMode::First, RateUnit::Events(1)),
-        ("OUTPUT LAST EVERY 10 events", OutputRateMode::Last, RateUnit::Events(10)),
+        (
+            "OUTPUT EVERY 5 EVENTS",
+            OutputRateMode::All,
+            RateUnit::Events(5),
+        ),
+        (
+            "OUTPUT ALL EVERY 5 EVENTS",
+            OutputRateMode::All,
+            RateUnit::Events(5),
+        ),
+        (
+            "OUTPUT FIRST EVERY 1 EVENT",
+            OutputRateMode::First,
+            RateUnit::Events(1),
+        ),
+        (
+            "OUTPUT LAST EVERY 10 events",
+            OutputRateMode::Last,
+            RateUnit::Events(10),
+        ),
     ];
     for (clause, mode, every) in cases {
         let q = query(&format!("SELECT a FROM S {clause} INSERT INTO O"));
@@ -395,9 +455,17 @@ fn spec_8_output_rates() {
     }
     for (clause, mode, ms) in [
         ("OUTPUT EVERY 1 sec", OutputRateMode::All, 1_000),
-        ("OUTPUT FIRST EVERY 2 minutes", OutputRateMode::First, 120_000),
+        (
+            "OUTPUT FIRST EVERY 2 minutes",
+            OutputRateMode::First,
+            120_000,
+        ),
         ("OUTPUT LAST EVERY 500 ms", OutputRateMode::Last, 500),
-        ("OUTPUT SNAPSHOT EVERY 1 hour", OutputRateMode::Snapshot, 3_600_000),
+        (
+            "OUTPUT SNAPSHOT EVERY 1 hour",
+            OutputRateMode::Snapshot,
+            3_600_000,
+        ),
     ] {
         // OUTPUT may come before or after the trailing INSERT.
         for src in [
@@ -406,10 +474,16 @@ fn spec_8_output_rates() {
         ] {
             let r = query(&src).output_rate.expect("rate");
             assert_eq!(r.mode, mode);
-            assert!(matches!(r.every, RateUnit::Time(d) if d.millis == ms), "{src}");
+            assert!(
+                matches!(r.every, RateUnit::Time(d) if d.millis == ms),
+                "{src}"
+            );
         }
     }
-    assert_eq!(errors("SELECT a FROM S OUTPUT SNAPSHOT EVERY 5 EVENTS").len(), 1);
+    assert_eq!(
+        errors("SELECT a FROM S OUTPUT SNAPSHOT EVERY 5 EVENTS").len(),
+        1
+    );
     assert_eq!(errors("SELECT a FROM S OUTPUT EVERY 5").len(), 1);
 }
 
@@ -427,7 +501,10 @@ WHERE t.price > 10;";
     assert_eq!(j.left.name.name, "Trades");
     assert_eq!(j.steps.len(), 1);
     assert_eq!(j.steps[0].kind, JoinKind::Left);
-    assert_eq!(j.steps[0].right.alias.as_ref().map(|a| a.name.as_str()), Some("n"));
+    assert_eq!(
+        j.steps[0].right.alias.as_ref().map(|a| a.name.as_str()),
+        Some("n")
+    );
     assert!(j.steps[0].on.is_some());
     assert_eq!(
         text(src, j.span),
@@ -460,7 +537,10 @@ WHERE t.price > 10;";
     assert_eq!(j.steps.len(), 3);
     assert!(j.steps[1].right.unidirectional);
     assert!(j.steps[2].on.is_none());
-    assert_eq!(j.steps[2].right.alias.as_ref().map(|a| a.name.as_str()), Some("d"));
+    assert_eq!(
+        j.steps[2].right.alias.as_ref().map(|a| a.name.as_str()),
+        Some("d")
+    );
     let e = errors("SELECT * FROM A, B");
     assert!(e[0].2.contains("comma joins"), "{e:?}");
 }
@@ -559,11 +639,16 @@ WITHIN 10 MINUTES;";
         panic!()
     };
     assert_eq!(e2.stream.name, "Txn");
-    assert_eq!(text(src, e2.span), "e2=Txn[card = e1.card AND amount > 500.0]");
+    assert_eq!(
+        text(src, e2.span),
+        "e2=Txn[card = e1.card AND amount > 500.0]"
+    );
     // Other §11 forms.
-    ok("SELECT e1[0].amount AS a0, e1[last].amount AS al, e1[last - 1].amount AS ap, \
+    ok(
+        "SELECT e1[0].amount AS a0, e1[last].amount AS al, e1[last - 1].amount AS ap, \
         sum(e1.amount) AS total, count(e1) AS n \
-        FROM SEQUENCE (e1=Txn{2,5} -> e2=Txn[amount > 100]) WITHIN 1 hour");
+        FROM SEQUENCE (e1=Txn{2,5} -> e2=Txn[amount > 100]) WITHIN 1 hour",
+    );
 }
 
 #[test]
@@ -583,9 +668,7 @@ END WITH ('purge.idle' = '1 hour');";
         panic!()
     };
     assert_eq!(p.keys.len(), 2);
-    assert!(
-        matches!(&p.keys[1], PartitionKey::Value { stream, .. } if stream.name == "Txn")
-    );
+    assert!(matches!(&p.keys[1], PartitionKey::Value { stream, .. } if stream.name == "Txn"));
     assert_eq!(p.statements.len(), 2);
     assert!(text(src, p.span).starts_with("PARTITION") && text(src, p.span).ends_with("END"));
     let Statement::Partition(p) = &app.statements[1] else {
@@ -671,7 +754,9 @@ fn annotations() {
     let (app, diags) = parse("@name('x') CREATE STREAM S (a INT)");
     assert_eq!(app.statements.len(), 1);
     assert_eq!(diags.len(), 1);
-    assert!(diags[0].message.starts_with("annotations are not allowed before CREATE"));
+    assert!(diags[0]
+        .message
+        .starts_with("annotations are not allowed before CREATE"));
     assert_eq!(errors("@name('x')").len(), 1);
 }
 
@@ -742,7 +827,10 @@ fn missing_semicolon_and_stray_tokens() {
     assert_eq!(e[0].2, "expected ';' after the statement, found 'SELECT'");
     let (app, diags) = parse("SELET a FROM S; SELECT b FROM T;");
     assert_eq!(app.statements.len(), 1);
-    assert!(diags[0].message.contains("did you mean 'SELECT'"), "{diags:?}");
+    assert!(
+        diags[0].message.contains("did you mean 'SELECT'"),
+        "{diags:?}"
+    );
     let (app, diags) = parse("END; ) ; SELECT b FROM T; @name('x') CREATE STREAM Z (a INT)");
     assert_eq!(app.statements.len(), 2);
     assert_eq!(diags.len(), 3, "{diags:?}");
@@ -753,7 +841,10 @@ fn lexical_and_syntax_errors_together() {
     let src = "SELECT a # b FROM S;\nSELECT 'open FROM S";
     let e = errors(src);
     assert_eq!(e[0].0, 1);
-    assert!(e.iter().any(|x| x.2.contains("unterminated string")), "{e:?}");
+    assert!(
+        e.iter().any(|x| x.2.contains("unterminated string")),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -788,6 +879,10 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let every = format!("SELECT * FROM PATTERN ({}A)", "EVERY ".repeat(10_000));
     assert_eq!(errors(&every).len(), 1);
     // Within the limits, fine.
-    ok(&format!("SELECT {}1{} FROM S", "(".repeat(60), ")".repeat(60)));
+    ok(&format!(
+        "SELECT {}1{} FROM S",
+        "(".repeat(60),
+        ")".repeat(60)
+    ));
     ok(&format!("SELECT 1{} FROM S", " + 1".repeat(200)));
 }

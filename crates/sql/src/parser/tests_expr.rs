@@ -34,7 +34,11 @@ fn sx(e: &Expr) -> String {
             format!("({} {} {})", op.symbol(), sx(left), sx(right))
         }
         ExprKind::IsNull { expr, negated } => {
-            format!("(is{} null {})", if *negated { "-not" } else { "" }, sx(expr))
+            format!(
+                "(is{} null {})",
+                if *negated { "-not" } else { "" },
+                sx(expr)
+            )
         }
         ExprKind::InList {
             expr,
@@ -151,10 +155,16 @@ fn arithmetic_precedence() {
 fn logical_precedence() {
     check("a OR b AND c", "(OR a (AND b c))");
     check("a AND b OR c AND d", "(OR (AND a b) (AND c d))");
-    check("a = 1 AND b <> 2 OR c >= 3", "(OR (AND (= a 1) (!= b 2)) (>= c 3))");
+    check(
+        "a = 1 AND b <> 2 OR c >= 3",
+        "(OR (AND (= a 1) (!= b 2)) (>= c 3))",
+    );
     check("a == 1", "(= a 1)");
     check("a < b + 1", "(< a (+ b 1))");
-    check("a <= 1 AND b > 2 AND c != 3", "(AND (AND (<= a 1) (> b 2)) (!= c 3))");
+    check(
+        "a <= 1 AND b > 2 AND c != 3",
+        "(AND (AND (<= a 1) (> b 2)) (!= c 3))",
+    );
     // LANGUAGE.md §6: NOT binds like unary minus, tighter than comparisons and AND.
     check("NOT a AND b", "(AND (not a) b)");
     check("NOT (a = b)", "(not (= a b))");
@@ -170,10 +180,16 @@ fn comparison_forms() {
     check("a IN (1, 2, 3)", "(in a [1, 2, 3])");
     check("a NOT IN ('x')", "(not-in a ['x'])");
     check("symbol IN Watchlist", "(in symbol table:Watchlist)");
-    check("symbol NOT IN Watchlist OR b", "(OR (not-in symbol table:Watchlist) b)");
+    check(
+        "symbol NOT IN Watchlist OR b",
+        "(OR (not-in symbol table:Watchlist) b)",
+    );
     check("a BETWEEN 1 AND 5", "(between a 1 5)");
     check("a BETWEEN 1 AND 5 AND b", "(AND (between a 1 5) b)");
-    check("a NOT BETWEEN b - 1 AND b + 1", "(not-between a (- b 1) (+ b 1))");
+    check(
+        "a NOT BETWEEN b - 1 AND b + 1",
+        "(not-between a (- b 1) (+ b 1))",
+    );
     check("a BETWEEN 1 AND 2 OR c", "(OR (between a 1 2) c)");
     check("name LIKE 'a%_'", "(like name 'a%_')");
     check("name NOT LIKE 'a' || b", "(not-like name (|| 'a' b))");
@@ -246,7 +262,10 @@ fn column_references() {
     assert_eq!(errors("SELECT e1[x].y FROM S").len(), 1);
     let src = "SELECT e1[last - 1].amount FROM S";
     let e = expr("e1[last - 1].amount");
-    assert_eq!(&src[e.span.start as usize..e.span.end as usize], "e1[last - 1].amount");
+    assert_eq!(
+        &src[e.span.start as usize..e.span.end as usize],
+        "e1[last - 1].amount"
+    );
 }
 
 #[test]
@@ -315,8 +334,14 @@ fn spans_cover_source() {
     let ExprKind::Binary { left, right, .. } = &expr.kind else {
         panic!()
     };
-    assert_eq!(&src[left.span.start as usize..left.span.end as usize], "(a + b)");
-    assert_eq!(&src[right.span.start as usize..right.span.end as usize], "c");
+    assert_eq!(
+        &src[left.span.start as usize..left.span.end as usize],
+        "(a + b)"
+    );
+    assert_eq!(
+        &src[right.span.start as usize..right.span.end as usize],
+        "c"
+    );
 }
 
 #[test]
@@ -327,7 +352,9 @@ fn select_items_and_aliases() {
     let aliases: Vec<String> = q.select.items[2..]
         .iter()
         .map(|i| match i {
-            SelectItem::Expr { alias, .. } => alias.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
+            SelectItem::Expr { alias, .. } => {
+                alias.as_ref().map(|a| a.name.clone()).unwrap_or_default()
+            }
             _ => String::new(),
         })
         .collect();

@@ -69,8 +69,14 @@ fn sequences_and_single_steps() {
     // WITHIN inside the parentheses, at the end.
     let p = pattern("PATTERN (e1=A -> e2=B WITHIN 1 min)");
     assert_eq!(p.within.map(|d| d.millis), Some(60_000));
-    assert_eq!(errors("SELECT * FROM PATTERN (A -> B WITHIN 1 min) WITHIN 2 min").len(), 1);
-    assert_eq!(errors("SELECT * FROM PATTERN ((A WITHIN 1 min) -> B)").len(), 1);
+    assert_eq!(
+        errors("SELECT * FROM PATTERN (A -> B WITHIN 1 min) WITHIN 2 min").len(),
+        1
+    );
+    assert_eq!(
+        errors("SELECT * FROM PATTERN ((A WITHIN 1 min) -> B)").len(),
+        1
+    );
 }
 
 #[test]
@@ -121,11 +127,17 @@ fn absence() {
     // At the start, in the middle, at the end.
     check("NOT A[x > 1] FOR 5 sec -> e2=B", "(-> !A[f]/5000 e2=B)");
     check("e1=A -> NOT B FOR 1 min -> e3=C", "(-> e1=A !B/60000 e3=C)");
-    check("e1=A -> NOT B[y = e1.y] FOR 10 sec", "(-> e1=A !B[f]/10000)");
+    check(
+        "e1=A -> NOT B[y = e1.y] FOR 10 sec",
+        "(-> e1=A !B[f]/10000)",
+    );
     // NOT … AND: an And with an absent left side without FOR.
     check("e1=A -> NOT B[cond] AND e3=C", "(-> e1=A (and !B[f] e3=C))");
     check("EVERY NOT A FOR 1 sec", "(every !A/1000)");
-    assert_eq!(errors("SELECT * FROM PATTERN (NOT e1=A FOR 1 sec)").len(), 1);
+    assert_eq!(
+        errors("SELECT * FROM PATTERN (NOT e1=A FOR 1 sec)").len(),
+        1
+    );
     assert_eq!(errors("SELECT * FROM PATTERN (NOT A FOR 5)").len(), 1);
 }
 
@@ -140,7 +152,10 @@ fn pattern_spans_and_errors() {
     let PatternExpr::FollowedBy(steps, span) = &p.expr else {
         panic!()
     };
-    assert_eq!(t(*span), "EVERY (e1=A -> e2=B[x > 1]{2,3}) -> NOT C FOR 1 sec");
+    assert_eq!(
+        t(*span),
+        "EVERY (e1=A -> e2=B[x > 1]{2,3}) -> NOT C FOR 1 sec"
+    );
     assert_eq!(t(steps[0].span()), "EVERY (e1=A -> e2=B[x > 1]{2,3})");
     assert_eq!(t(steps[1].span()), "NOT C FOR 1 sec");
     let PatternExpr::Every(g, _) = &steps[0] else {
