@@ -177,9 +177,11 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
                         (None, _) => p.raw_data = Some(map.next_value()?),
                     }
                 }
-                other => return Err(de::Error::custom(format!(
+                other => {
+                    return Err(de::Error::custom(format!(
                     "unknown key '{other}' in the envelope (expected \"stream\", \"ts\", \"data\")"
-                ))),
+                )))
+                }
             }
         }
         Ok(p)

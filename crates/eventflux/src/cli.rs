@@ -89,16 +89,11 @@ fn explain_dot(plan: &crate::AppPlan) -> String {
     for (qi, q) in plan.queries.iter().enumerate() {
         let mut label = format!("query '{}'", q.name);
         for op in &q.operators {
-            match op {
-                eventflux_planner::Operator::Filter(e) => {
-                    let _ = write!(label, "\\nfilter {}", dot_escape(&e.to_string()));
-                }
-                eventflux_planner::Operator::Project(cols) => {
-                    let cols: Vec<String> =
-                        cols.iter().map(|(n, e)| format!("{e} AS {n}")).collect();
-                    let _ = write!(label, "\\nproject {}", dot_escape(&cols.join(", ")));
-                }
-            }
+            let _ = write!(
+                label,
+                "\\n{}",
+                dot_escape(&eventflux_planner::plan::describe_operator(op))
+            );
         }
         let _ = writeln!(out, "  q{qi} [shape=ellipse, label=\"{label}\"];");
         let _ = writeln!(out, "  s{} -> q{qi};\n  q{qi} -> s{};", q.input, q.target);

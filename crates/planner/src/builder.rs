@@ -2,36 +2,18 @@
 //! types, infers output schemas and auto-creates streams (§3), and rejects with a clear message
 //! every construct whose runtime does not exist yet.
 
-use crate::expr::{ColumnSlot, TypedExpr, TypedExprKind};
+use crate::expr::{ColumnSlot, Constant, TypedExpr, TypedExprKind};
 use crate::options::stream_options;
 use crate::plan::{
-    AppPlan, Attribute, Operator, QueryPlan, Schema, StreamId, StreamIo, StreamOrigin, StreamPlan,
+    AppPlan, Attribute, Operator, QueryPlan, RatePlan, Schema, SelectPlan, StreamId, StreamIo,
+    StreamOrigin, StreamPlan,
 };
-use crate::resolve::{ExprChecker, Scope};
+use crate::resolve::{AggregateSink, ExprChecker, Scope};
 use crate::types::Type;
+use crate::window::check_window;
 use eventflux_sql::ast::{self, ColumnRef, FromClause, QueryOutput, SelectItem, Statement};
 use eventflux_sql::{line_col, suggestion_suffix, Diagnostic, Span};
 use std::collections::{BTreeMap, HashMap, HashSet};
-
-/// Window types of §7 (canonical spellings).
-pub const WINDOW_TYPES: &[&str] = &[
-    "length",
-    "lengthBatch",
-    "time",
-    "timeBatch",
-    "tumbling",
-    "sliding",
-    "hop",
-    "session",
-    "externalTime",
-    "externalTimeBatch",
-    "sort",
-    "unique",
-    "firstUnique",
-    "delay",
-    "timeLength",
-    "cron",
-];
 
 /// Query options accepted in `@option('key', 'value')`.
 pub const QUERY_OPTIONS: &[&str] = &[
@@ -313,61 +295,24 @@ impl Builder<'_> {
             }
         };
         let input = self.resolve_input(&source.name)?;
-        if let Some(w) = &source.window {
-            self.window(w);
-        }
         if source.unidirectional {
             self.error(
                 source.span,
                 "UNIDIRECTIONAL only applies to a side of a join",
             );
         }
-        for (span, what) in [
-            (
-                q.group_by.first().map(|e| e.span),
-                "GROUP BY (windows and aggregation)",
-            ),
-            (
-                q.having.as_ref().map(|e| e.span),
-                "HAVING (windows and aggregation)",
-            ),
-            (q.order_by.first().map(|o| o.span), "ORDER BY"),
-            (q.limit.map(|c| c.span), "LIMIT"),
-            (q.offset.map(|c| c.span), "OFFSET"),
-            (
-                q.output_rate.as_ref().map(|o| o.span),
-                "OUTPUT rate limiting",
-            ),
-        ] {
-            if let Some(span) = span {
-                self.error(span, format!("not supported yet: {what}"));
-            }
-        }
 
         let schema = self.plan.streams[input].schema.clone();
+        let stream_name = self.plan.streams[input].name.clone();
         let scope = StreamScope {
-            stream: &self.plan.streams[input].name,
+            stream: &stream_name,
             alias: source.alias.as_ref().map(|a| a.name.as_str()),
             schema: &schema,
         };
         let mut diags = std::mem::take(&mut self.diags);
-        let mut operators = Vec::new();
-        {
-            let mut checker = ExprChecker::new(&scope, &mut diags);
-            if let Some(f) = &source.filter {
-                if let Ok(e) = checker.condition(f, "filter") {
-                    operators.push(Operator::Filter(e));
-                }
-            }
-            if let Some(w) = &q.where_clause {
-                if let Ok(e) = checker.condition(w, "WHERE") {
-                    operators.push(Operator::Filter(e));
-                }
-            }
-        }
-        let columns = select_columns(&q.select, &scope, &mut diags);
+        let body = plan_body(q, source, &scope, &mut diags);
         self.diags = diags;
-        let columns = columns?;
+        let mut body = body?;
         if self.diags.len() > before {
             return Err(());
         }
@@ -375,12 +320,8 @@ impl Builder<'_> {
         // Output stream: declared or earlier auto-created streams must match; otherwise create.
         let target_name = target_ident.map_or(DEFAULT_OUTPUT, |t| t.name.as_str());
         let target_span = target_ident.map_or(q.select.span, |t| t.span);
-        let target = match self.plan.stream_id(target_name) {
-            Some(id) => {
-                let projection = self.match_schema(id, columns, target_span)?;
-                operators.push(Operator::Project(projection));
-                id
-            }
+        let order: Vec<usize> = match self.plan.stream_id(target_name) {
+            Some(id) => self.match_schema(id, &mut body.columns, target_span)?,
             None => {
                 match self.others.get(target_name) {
                     Some(OtherName::Table) => {
@@ -398,19 +339,25 @@ impl Builder<'_> {
                     }
                     Some(OtherName::Poisoned) | None => {}
                 }
+                for (_, e) in body.columns.iter_mut() {
+                    if e.ty == Type::Null {
+                        *e = std::mem::replace(
+                            e,
+                            TypedExpr::constant(Constant::Null, Type::Null, Span::default()),
+                        )
+                        .cast_to(Type::String);
+                    }
+                }
                 let id = self.plan.streams.len();
                 self.plan.streams.push(StreamPlan {
                     name: target_name.to_string(),
                     schema: Schema {
-                        attributes: columns
+                        attributes: body
+                            .columns
                             .iter()
                             .map(|(n, e)| Attribute {
                                 name: n.clone(),
-                                ty: if e.ty == Type::Null {
-                                    Type::String
-                                } else {
-                                    e.ty
-                                },
+                                ty: e.ty,
                             })
                             .collect(),
                     },
@@ -420,21 +367,32 @@ impl Builder<'_> {
                 });
                 self.plan.stream_ids.insert(target_name.to_string(), id);
                 self.others.remove(target_name);
-                let projection = columns
-                    .into_iter()
-                    .map(|(n, e)| {
-                        let e = if e.ty == Type::Null {
-                            e.cast_to(Type::String)
-                        } else {
-                            e
-                        };
-                        (n, e)
-                    })
-                    .collect();
-                operators.push(Operator::Project(projection));
-                id
+                (0..body.columns.len()).collect()
             }
         };
+        let target = self.plan.stream_id(target_name).ok_or(())?;
+        let mut operators = body.operators;
+        if body.needs_select {
+            operators.push(Operator::Select(SelectPlan {
+                input_arity: schema.len(),
+                group_by: body.group_by,
+                aggregates: body.aggregates,
+                outputs: body.columns,
+                emit: order,
+                having: body.having,
+                order_by: body.order_by,
+                limit: body.limit,
+                offset: body.offset,
+            }));
+        } else {
+            let mut cols: Vec<Option<(String, TypedExpr)>> =
+                body.columns.into_iter().map(Some).collect();
+            let projection = order.iter().filter_map(|&i| cols[i].take()).collect();
+            operators.push(Operator::Project(projection));
+        }
+        if let Some(rate) = body.rate {
+            operators.push(Operator::Rate(rate));
+        }
         self.plan.queries.push(QueryPlan {
             name,
             span: q.span,
@@ -529,31 +487,15 @@ impl Builder<'_> {
         Err(())
     }
 
-    fn window(&mut self, w: &ast::Window) {
-        let known = WINDOW_TYPES
-            .iter()
-            .find(|t| t.eq_ignore_ascii_case(&w.kind.name));
-        match known {
-            Some(t) => self.error(w.span, format!("not supported yet: windows (WINDOW '{t}')")),
-            None => self.error(
-                w.kind.span,
-                format!(
-                    "unknown window type '{}'{}",
-                    w.kind.name,
-                    suggestion_suffix(&w.kind.name, WINDOW_TYPES.iter().copied())
-                ),
-            ),
-        }
-    }
-
     /// Maps a query's output columns onto an existing stream's schema by name; INT may widen to
-    /// LONG and FLOAT to DOUBLE.
+    /// LONG and FLOAT to DOUBLE (the columns are converted in place). Returns, for each attribute
+    /// of the stream, the index of the column that fills it.
     fn match_schema(
         &mut self,
         id: StreamId,
-        columns: Vec<(String, TypedExpr)>,
+        columns: &mut [(String, TypedExpr)],
         span: Span,
-    ) -> Result<Vec<(String, TypedExpr)>, ()> {
+    ) -> Result<Vec<usize>, ()> {
         let target = &self.plan.streams[id];
         let expected: Vec<String> = target
             .schema
@@ -582,21 +524,22 @@ impl Builder<'_> {
             self.error(span, msg);
             return Err(());
         }
-        let mut by_name: HashMap<&str, &TypedExpr> = HashMap::new();
-        for (n, e) in &columns {
-            by_name.insert(n.as_str(), e);
-        }
-        let mut projection = Vec::with_capacity(columns.len());
+        let mut order = Vec::with_capacity(columns.len());
         let mut problems = Vec::new();
         for attr in &target.schema.attributes {
-            match by_name.get(attr.name.as_str()) {
+            match columns.iter().position(|(n, _)| *n == attr.name) {
                 None => problems.push(format!("attribute '{}' is missing", attr.name)),
-                Some(e) if !e.ty.assignable_to(attr.ty) && !literal_fits(e, attr.ty) => problems
-                    .push(format!(
-                        "attribute '{}' is {} but the query gives {}",
-                        attr.name, attr.ty, e.ty
-                    )),
-                Some(e) => projection.push((attr.name.clone(), (*e).clone().cast_to(attr.ty))),
+                Some(i) => {
+                    let e = &columns[i].1;
+                    if !e.ty.assignable_to(attr.ty) && !literal_fits(e, attr.ty) {
+                        problems.push(format!(
+                            "attribute '{}' is {} but the query gives {}",
+                            attr.name, attr.ty, e.ty
+                        ));
+                    } else {
+                        order.push((i, attr.ty));
+                    }
+                }
             }
         }
         if !problems.is_empty() {
@@ -604,7 +547,14 @@ impl Builder<'_> {
             self.error(span, msg);
             return Err(());
         }
-        Ok(projection)
+        for &(i, ty) in &order {
+            let e = std::mem::replace(
+                &mut columns[i].1,
+                TypedExpr::constant(Constant::Null, Type::Null, Span::default()),
+            );
+            columns[i].1 = e.cast_to(ty);
+        }
+        Ok(order.into_iter().map(|(i, _)| i).collect())
     }
 
     /// Rejects query graphs where a stream feeds itself (it would loop forever).
@@ -770,6 +720,7 @@ fn select_columns(
     select: &ast::Select,
     scope: &StreamScope<'_>,
     diags: &mut Vec<Diagnostic>,
+    sink: &mut AggregateSink<'_>,
 ) -> Result<Vec<(String, TypedExpr)>, ()> {
     let mut cols = Columns {
         out: Vec::new(),
@@ -790,7 +741,8 @@ fn select_columns(
                 }
             }
             SelectItem::Expr { expr, alias } => {
-                let Ok(e) = ExprChecker::new(scope, cols.diags).check(expr) else {
+                let Ok(e) = ExprChecker::with_aggregates(scope, cols.diags, sink).check(expr)
+                else {
                     cols.ok = false;
                     continue;
                 };
@@ -815,4 +767,187 @@ fn select_columns(
     } else {
         Err(())
     }
+}
+
+/// Number of output columns a SELECT list produces (wildcards expanded).
+fn select_width(select: &ast::Select, schema: &Schema) -> usize {
+    select
+        .items
+        .iter()
+        .map(|i| match i {
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(_) => schema.len(),
+            SelectItem::Expr { .. } => 1,
+        })
+        .sum()
+}
+
+/// Output aliases visible in HAVING and ORDER BY, falling back to the input attributes.
+struct AliasScope<'a> {
+    base: &'a StreamScope<'a>,
+    /// (name, slot, type)
+    aliases: Vec<(String, usize, Type)>,
+}
+
+impl Scope for AliasScope<'_> {
+    fn resolve_column(&self, col: &ColumnRef) -> Result<(ColumnSlot, Type), Diagnostic> {
+        if col.qualifier.is_none() {
+            if let Some((name, slot, ty)) =
+                self.aliases.iter().find(|(n, _, _)| *n == col.name.name)
+            {
+                return Ok((
+                    ColumnSlot {
+                        index: *slot,
+                        display: name.clone(),
+                    },
+                    *ty,
+                ));
+            }
+        }
+        self.base.resolve_column(col).map_err(|mut d| {
+            if col.qualifier.is_none() {
+                let names = self
+                    .aliases
+                    .iter()
+                    .map(|(n, _, _)| n.as_str())
+                    .chain(self.base.schema.names());
+                let hint = suggestion_suffix(&col.name.name, names);
+                d.message = format!(
+                    "unknown attribute or output alias '{}'{hint}",
+                    col.name.name
+                );
+            }
+            d
+        })
+    }
+}
+
+/// Everything of a query between its input and its output stream.
+struct QueryBody {
+    operators: Vec<Operator>,
+    columns: Vec<(String, TypedExpr)>,
+    group_by: Vec<TypedExpr>,
+    aggregates: Vec<crate::plan::AggregateCall>,
+    having: Option<TypedExpr>,
+    order_by: Vec<(TypedExpr, bool)>,
+    limit: Option<u64>,
+    offset: u64,
+    rate: Option<RatePlan>,
+    /// Grouping, aggregation, HAVING, ORDER BY or LIMIT need a select step; otherwise a plain
+    /// projection does.
+    needs_select: bool,
+}
+
+fn plan_body(
+    q: &ast::Query,
+    source: &ast::StreamRef,
+    scope: &StreamScope<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<QueryBody, ()> {
+    let before = diags.len();
+    let mut operators = Vec::new();
+    {
+        if let Some(f) = &source.filter {
+            if let Ok(e) = ExprChecker::new(scope, diags)
+                .in_clause("in a stream filter")
+                .condition(f, "filter")
+            {
+                operators.push(Operator::Filter(e));
+            }
+        }
+        if let Some(w) = &q.where_clause {
+            if let Ok(e) = ExprChecker::new(scope, diags)
+                .in_clause("in WHERE")
+                .condition(w, "WHERE")
+            {
+                operators.push(Operator::Filter(e));
+            }
+        }
+    }
+    if let Some(w) = &source.window {
+        if let Some(plan) = check_window(w, scope.schema, scope.stream, diags) {
+            operators.push(Operator::Window(plan));
+        }
+    }
+    let mut group_by = Vec::new();
+    for g in &q.group_by {
+        if let Ok(e) = ExprChecker::new(scope, diags)
+            .in_clause("in GROUP BY")
+            .check(g)
+        {
+            group_by.push(e);
+        }
+    }
+    let width = select_width(&q.select, scope.schema);
+    let mut sink = AggregateSink {
+        arg_scope: scope,
+        base: scope.schema.len() + width,
+        calls: Vec::new(),
+    };
+    let columns = select_columns(&q.select, scope, diags, &mut sink);
+    let columns = columns?;
+    let alias_scope = AliasScope {
+        base: scope,
+        aliases: columns
+            .iter()
+            .enumerate()
+            .map(|(i, (n, e))| (n.clone(), scope.schema.len() + i, e.ty))
+            .collect(),
+    };
+    let having = match &q.having {
+        Some(h) => ExprChecker::with_aggregates(&alias_scope, diags, &mut sink)
+            .condition(h, "HAVING")
+            .ok(),
+        None => None,
+    };
+    let mut order_by = Vec::new();
+    for o in &q.order_by {
+        if let Ok(e) = ExprChecker::with_aggregates(&alias_scope, diags, &mut sink).check(&o.expr) {
+            if e.ty == Type::Object {
+                diags.push(Diagnostic::error(o.span, "OBJECT values cannot be ordered"));
+            }
+            order_by.push((e, o.descending));
+        }
+    }
+    let rate = q.output_rate.as_ref().map(|r| {
+        if let ast::RateUnit::Events(0) = r.every {
+            diags.push(Diagnostic::error(
+                r.span,
+                "OUTPUT EVERY needs a positive number of events",
+            ));
+        }
+        RatePlan {
+            mode: r.mode,
+            every: r.every,
+        }
+    });
+    if let Some(r) = &q.output_rate {
+        if r.mode == ast::OutputRateMode::Snapshot && matches!(r.every, ast::RateUnit::Events(_)) {
+            diags.push(Diagnostic::error(
+                r.span,
+                "OUTPUT SNAPSHOT takes a duration: OUTPUT SNAPSHOT EVERY 5 sec",
+            ));
+        }
+    }
+    if diags.len() > before {
+        return Err(());
+    }
+    let aggregates = sink.calls;
+    let needs_select = !aggregates.is_empty()
+        || !group_by.is_empty()
+        || having.is_some()
+        || !order_by.is_empty()
+        || q.limit.is_some()
+        || q.offset.is_some();
+    Ok(QueryBody {
+        operators,
+        columns,
+        group_by,
+        aggregates,
+        having,
+        order_by,
+        limit: q.limit.map(|c| c.value),
+        offset: q.offset.map_or(0, |c| c.value),
+        rate,
+        needs_select,
+    })
 }

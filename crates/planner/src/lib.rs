@@ -10,16 +10,19 @@
 //! ```
 
 pub mod builder;
+pub mod cron;
 pub mod expr;
 pub mod functions;
 pub mod options;
 pub mod plan;
 pub mod resolve;
 pub mod types;
+pub mod window;
 
-pub use builder::{DEFAULT_OUTPUT, WINDOW_TYPES};
+pub use builder::DEFAULT_OUTPUT;
 pub use plan::{AppPlan, Attribute, Operator, QueryPlan, Schema, StreamId, StreamIo, StreamPlan};
 pub use types::Type;
+pub use window::{WindowKind, WindowPlan, WINDOW_TYPES};
 
 use eventflux_sql::Diagnostic;
 

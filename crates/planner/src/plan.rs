@@ -2,8 +2,10 @@
 //! input stream to an output stream. The runtime compiles this plan; `eventflux explain` prints it.
 
 use crate::expr::TypedExpr;
+use crate::functions::AggregateFn;
 use crate::types::Type;
-use eventflux_sql::ast::OutputEvents;
+use crate::window::WindowPlan;
+use eventflux_sql::ast::{OutputEvents, OutputRateMode, RateUnit};
 use eventflux_sql::Span;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -94,6 +96,63 @@ pub enum Operator {
     Filter(TypedExpr),
     /// Computes the output row, one expression per attribute of the target stream, in its order.
     Project(Vec<(String, TypedExpr)>),
+    /// Retains events and emits current (arrival) and expired (removal) rows or batches (§7).
+    Window(WindowPlan),
+    /// Grouping, aggregation, HAVING, ORDER BY and LIMIT per emission, then the output row (§8).
+    Select(SelectPlan),
+    /// Output rate limiting (§8).
+    Rate(RatePlan),
+}
+
+/// One aggregate call of a query, e.g. `avg(price)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregateCall {
+    pub func: AggregateFn,
+    /// The argument over the input row (None for `count()` / `count(*)`).
+    pub arg: Option<TypedExpr>,
+    pub distinct: bool,
+    /// The constant percentage of `percentile(x, p)`.
+    pub percentile: Option<f64>,
+    pub result: Type,
+    /// How the call was written, for explain output and de-duplication.
+    pub display: String,
+}
+
+/// The evaluation row of a select step is laid out as
+/// `[input attributes (input_arity)] [output columns] [aggregate results]`:
+/// `outputs` are computed over the input attributes and aggregates, then `having` and `order_by`
+/// see all three regions (so HAVING and ORDER BY may use output aliases).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectPlan {
+    pub input_arity: usize,
+    pub group_by: Vec<TypedExpr>,
+    pub aggregates: Vec<AggregateCall>,
+    /// Output columns in SELECT order (aliases in HAVING/ORDER BY refer to these positions).
+    pub outputs: Vec<(String, TypedExpr)>,
+    /// The output row: for each attribute of the target stream, the index of its column.
+    pub emit: Vec<usize>,
+    pub having: Option<TypedExpr>,
+    /// (key, descending)
+    pub order_by: Vec<(TypedExpr, bool)>,
+    pub limit: Option<u64>,
+    pub offset: u64,
+}
+
+impl SelectPlan {
+    /// Where the aggregate results start in the evaluation row.
+    pub fn aggregate_base(&self) -> usize {
+        self.input_arity + self.outputs.len()
+    }
+
+    pub fn is_aggregating(&self) -> bool {
+        !self.aggregates.is_empty() || !self.group_by.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RatePlan {
+    pub mode: OutputRateMode,
+    pub every: RateUnit,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -191,16 +250,7 @@ impl AppPlan {
             let _ = writeln!(out, "  query '{}'", q.name);
             let _ = writeln!(out, "    from {}", self.streams[q.input].name);
             for op in &q.operators {
-                match op {
-                    Operator::Filter(e) => {
-                        let _ = writeln!(out, "    -> filter {e}");
-                    }
-                    Operator::Project(cols) => {
-                        let cols: Vec<String> =
-                            cols.iter().map(|(n, e)| format!("{e} AS {n}")).collect();
-                        let _ = writeln!(out, "    -> project {}", cols.join(", "));
-                    }
-                }
+                let _ = writeln!(out, "    -> {}", describe_operator(op));
             }
             let events = match q.events {
                 OutputEvents::Current => "current",
@@ -214,5 +264,70 @@ impl AppPlan {
             );
         }
         out
+    }
+}
+
+/// One line describing an operator, for explain output.
+pub fn describe_operator(op: &Operator) -> String {
+    let list = |cols: &[(String, TypedExpr)]| {
+        cols.iter()
+            .map(|(n, e)| format!("{e} AS {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match op {
+        Operator::Filter(e) => format!("filter {e}"),
+        Operator::Project(cols) => format!("project {}", list(cols)),
+        Operator::Window(w) => format!(
+            "window {} ({})",
+            w.kind,
+            if w.kind.is_batch() {
+                "batch"
+            } else {
+                "sliding"
+            }
+        ),
+        Operator::Select(s) => {
+            let mut text = String::from("select");
+            if !s.group_by.is_empty() {
+                let keys: Vec<String> = s.group_by.iter().map(|e| e.to_string()).collect();
+                text.push_str(&format!(" group by {}", keys.join(", ")));
+            }
+            if !s.aggregates.is_empty() {
+                let aggs: Vec<&str> = s.aggregates.iter().map(|a| a.display.as_str()).collect();
+                text.push_str(&format!(" aggregates [{}]", aggs.join(", ")));
+            }
+            text.push_str(&format!(" -> {}", list(&s.outputs)));
+            if let Some(h) = &s.having {
+                text.push_str(&format!(" having {h}"));
+            }
+            if !s.order_by.is_empty() {
+                let keys: Vec<String> = s
+                    .order_by
+                    .iter()
+                    .map(|(e, d)| format!("{e}{}", if *d { " DESC" } else { "" }))
+                    .collect();
+                text.push_str(&format!(" order by {}", keys.join(", ")));
+            }
+            if let Some(l) = s.limit {
+                text.push_str(&format!(" limit {l}"));
+            }
+            if s.offset > 0 {
+                text.push_str(&format!(" offset {}", s.offset));
+            }
+            text
+        }
+        Operator::Rate(r) => {
+            let mode = match r.mode {
+                OutputRateMode::All => "all",
+                OutputRateMode::First => "first",
+                OutputRateMode::Last => "last",
+                OutputRateMode::Snapshot => "snapshot",
+            };
+            match r.every {
+                RateUnit::Events(n) => format!("output {mode} every {n} events"),
+                RateUnit::Time(d) => format!("output {mode} every {} ms", d.millis),
+            }
+        }
     }
 }

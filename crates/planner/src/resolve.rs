@@ -2,7 +2,8 @@
 //! (§2) and turns the AST into [`TypedExpr`]s.
 
 use crate::expr::{ColumnSlot, Constant, TypedExpr, TypedExprKind};
-use crate::functions::{self, FunctionKind, ScalarFn};
+use crate::functions::{self, AggregateFn, FunctionKind, ScalarFn};
+use crate::plan::AggregateCall;
 use crate::types::Type;
 use eventflux_sql::ast::{BinaryOp, ColumnRef, Expr, ExprKind, Literal, UnaryOp};
 use eventflux_sql::{suggestion_suffix, Diagnostic, Span};
@@ -18,16 +19,135 @@ pub struct Failed;
 
 pub type Checked = Result<TypedExpr, Failed>;
 
-/// Checks expressions against a scope, collecting every diagnostic instead of stopping at the
-/// first one.
-pub struct ExprChecker<'a> {
-    pub scope: &'a dyn Scope,
-    pub diags: &'a mut Vec<Diagnostic>,
+/// Collects the aggregate calls of a query. Each distinct call gets one slot of the evaluation
+/// row, at `base + index`; arguments are checked against `arg_scope` (the input attributes).
+pub struct AggregateSink<'s> {
+    pub arg_scope: &'s dyn Scope,
+    pub base: usize,
+    pub calls: Vec<AggregateCall>,
 }
 
-impl<'a> ExprChecker<'a> {
+/// Checks expressions against a scope, collecting every diagnostic instead of stopping at the
+/// first one.
+pub struct ExprChecker<'a, 's> {
+    pub scope: &'a dyn Scope,
+    pub diags: &'a mut Vec<Diagnostic>,
+    /// Where aggregate calls go; `None` where aggregates are not allowed (WHERE, GROUP BY, …).
+    pub aggregates: Option<&'a mut AggregateSink<'s>>,
+    /// Names the clause in "not allowed here" messages.
+    pub clause: &'static str,
+}
+
+impl<'a, 's> ExprChecker<'a, 's> {
     pub fn new(scope: &'a dyn Scope, diags: &'a mut Vec<Diagnostic>) -> Self {
-        ExprChecker { scope, diags }
+        ExprChecker {
+            scope,
+            diags,
+            aggregates: None,
+            clause: "here",
+        }
+    }
+
+    pub fn with_aggregates(
+        scope: &'a dyn Scope,
+        diags: &'a mut Vec<Diagnostic>,
+        sink: &'a mut AggregateSink<'s>,
+    ) -> Self {
+        ExprChecker {
+            scope,
+            diags,
+            aggregates: Some(sink),
+            clause: "here",
+        }
+    }
+
+    /// Names the clause for messages like "aggregate functions are not allowed in WHERE".
+    pub fn in_clause(mut self, clause: &'static str) -> Self {
+        self.clause = clause;
+        self
+    }
+
+    fn aggregate(
+        &mut self,
+        agg: AggregateFn,
+        args: &[Expr],
+        distinct: bool,
+        star: bool,
+        span: Span,
+        text: String,
+    ) -> Checked {
+        let clause = self.clause;
+        let Some(sink) = self.aggregates.as_deref_mut() else {
+            return Err(self.fail(
+                span,
+                format!(
+                    "aggregate function '{}' is not allowed {clause}",
+                    agg.name()
+                ),
+            ));
+        };
+        let arg_scope = sink.arg_scope;
+        let mut inner =
+            ExprChecker::new(arg_scope, self.diags).in_clause("inside another aggregate");
+        let checked: Vec<Checked> = args.iter().map(|a| inner.check(a)).collect();
+        let checked: Vec<TypedExpr> = checked.into_iter().collect::<Result<_, _>>()?;
+        let types: Vec<Type> = checked.iter().map(|a| a.ty).collect();
+        let sig = match functions::check_aggregate(agg, &types, star, distinct) {
+            Ok(sig) => sig,
+            Err(m) => return Err(self.fail(span, m)),
+        };
+        let mut checked = checked.into_iter();
+        let arg = checked.next().map(|a| convert_arg(a, sig.arg_types[0]));
+        let percentile = match checked.next() {
+            None => None,
+            Some(p) => {
+                let value = match p.as_constant() {
+                    Some(Constant::Double(v)) => Some(*v),
+                    Some(Constant::Long(v)) => Some(*v as f64),
+                    Some(Constant::Int(v)) => Some(*v as f64),
+                    Some(Constant::Float(v)) => Some(*v as f64),
+                    _ => None,
+                };
+                let Some(value) = value else {
+                    return Err(self.fail(
+                        p.span,
+                        "the percentage of 'percentile' must be a constant number",
+                    ));
+                };
+                if let Err(m) = functions::check_percentile(value) {
+                    return Err(self.fail(p.span, m));
+                }
+                Some(value)
+            }
+        };
+        let Some(sink) = self.aggregates.as_deref_mut() else {
+            return Err(Failed);
+        };
+        let call = AggregateCall {
+            func: agg,
+            arg,
+            distinct,
+            percentile,
+            result: sig.result,
+            display: text,
+        };
+        let index = match sink.calls.iter().position(|c| c.display == call.display) {
+            Some(i) => i,
+            None => {
+                sink.calls.push(call);
+                sink.calls.len() - 1
+            }
+        };
+        let ty = sink.calls[index].result;
+        let display = sink.calls[index].display.clone();
+        Ok(TypedExpr {
+            kind: TypedExprKind::Column(ColumnSlot {
+                index: sink.base + index,
+                display,
+            }),
+            ty: if ty == Type::Null { Type::Long } else { ty },
+            span,
+        })
     }
 
     fn fail(&mut self, span: Span, msg: impl Into<String>) -> Failed {
@@ -261,13 +381,10 @@ impl<'a> ExprChecker<'a> {
                     );
                 };
                 match kind {
-                    FunctionKind::Aggregate(agg) => Err(self.fail(
-                        span,
-                        format!(
-                            "not supported yet: aggregate function '{}' (windows and aggregation)",
-                            agg.name()
-                        ),
-                    )),
+                    FunctionKind::Aggregate(agg) => {
+                        let text = aggregate_text(agg, args, *distinct, *star);
+                        self.aggregate(agg, args, *distinct, *star, span, text)
+                    }
                     FunctionKind::Scalar(func) => {
                         if *distinct || *star {
                             return Err(self.fail(
@@ -595,4 +712,70 @@ fn literal(lit: &Literal, span: Span) -> TypedExpr {
         Literal::Null => (Constant::Null, Type::Null),
     };
     TypedExpr::constant(c, ty, span)
+}
+
+/// A canonical text of an aggregate call (`avg(price)`, `count(*)`), used to share one slot
+/// between identical calls in SELECT, HAVING and ORDER BY.
+fn aggregate_text(agg: AggregateFn, args: &[Expr], distinct: bool, star: bool) -> String {
+    let args: Vec<String> = args.iter().map(expr_text).collect();
+    let inner = if star {
+        "*".to_string()
+    } else {
+        args.join(", ")
+    };
+    format!(
+        "{}({}{inner})",
+        agg.name(),
+        if distinct { "DISTINCT " } else { "" }
+    )
+}
+
+/// A compact source-like rendering of an AST expression (for aggregate identity and names).
+pub fn expr_text(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Literal(Literal::Integer { value, .. }) => value.to_string(),
+        ExprKind::Literal(Literal::Decimal { value, .. }) => format!("{value:?}"),
+        ExprKind::Literal(Literal::String(s)) => format!("'{s}'"),
+        ExprKind::Literal(Literal::Bool(b)) => b.to_string(),
+        ExprKind::Literal(Literal::Null) => "NULL".into(),
+        ExprKind::Duration(ms) => format!("{ms}ms"),
+        ExprKind::Column(c) => {
+            let mut t = String::new();
+            if let Some(q) = &c.qualifier {
+                t.push_str(&q.name);
+                if let Some(i) = c.index {
+                    t.push_str(&format!("[{i:?}]"));
+                }
+                t.push('.');
+            }
+            t.push_str(&c.name.name);
+            t
+        }
+        ExprKind::Unary { op, expr } => match op {
+            UnaryOp::Neg => format!("-{}", expr_text(expr)),
+            UnaryOp::Not => format!("NOT {}", expr_text(expr)),
+        },
+        ExprKind::Binary { op, left, right } => {
+            format!("({} {} {})", expr_text(left), op.symbol(), expr_text(right))
+        }
+        ExprKind::Function {
+            name,
+            args,
+            distinct,
+            star,
+        } => {
+            let args: Vec<String> = args.iter().map(expr_text).collect();
+            format!(
+                "{}({}{})",
+                name.name.to_ascii_lowercase(),
+                if *distinct { "DISTINCT " } else { "" },
+                if *star {
+                    "*".to_string()
+                } else {
+                    args.join(", ")
+                }
+            )
+        }
+        other => format!("{other:?}"),
+    }
 }

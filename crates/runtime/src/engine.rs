@@ -197,10 +197,31 @@ impl Engine {
         self.now = self.now.max(t);
     }
 
-    /// End of time: fires every pending timer (replay `--flush`).
+    /// End of time (replay `--flush`): fires every pending timer, then lets every operator emit
+    /// what it still holds (count-based batches, external-time windows), until nothing is left.
     pub fn flush(&mut self) {
-        while let Some(at) = self.timers.next_deadline() {
-            self.advance_to(at);
+        loop {
+            while let Some(at) = self.timers.next_deadline() {
+                self.advance_to(at);
+            }
+            for q in 0..self.queries.len() {
+                for op in 0..self.queries[q].pipeline.len() {
+                    let query = &mut self.queries[q];
+                    let mut out = std::mem::take(&mut query.buffers[op]);
+                    out.clear();
+                    let mut ctx = OpCtx {
+                        now: self.now,
+                        query: q as u32,
+                        operator: op as u32,
+                        timers: &mut self.timers,
+                    };
+                    query.pipeline[op].on_flush(&mut ctx, &mut out);
+                    self.continue_from(q, op + 1, out, op);
+                }
+            }
+            if self.timers.is_empty() {
+                break;
+            }
         }
     }
 

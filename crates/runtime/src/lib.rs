@@ -1,13 +1,16 @@
 //! The EventFlux runtime: values and batches, compiled expressions, operators, the engine with
 //! its clock and timer service.
 
+pub mod aggregate;
 pub mod batch;
 pub mod compile;
 pub mod engine;
 pub mod functions;
 pub mod operators;
+pub mod select;
 pub mod timer;
 pub mod value;
+pub mod window;
 
 pub use batch::{Batch, EventKind, Row};
 pub use engine::{Engine, EngineStats, OutputListener, RowError};

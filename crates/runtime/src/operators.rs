@@ -5,8 +5,12 @@ use crate::batch::Batch;
 use crate::compile::{
     compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx,
 };
+use crate::select::Selector;
 use crate::timer::{TimerOwner, TimerService};
-use eventflux_planner::plan::{Operator, QueryPlan};
+use crate::window::{build_window, removal_of, Window};
+use eventflux_planner::plan::{Operator, QueryPlan, RatePlan, SelectPlan};
+use eventflux_planner::window::WindowKind;
+use eventflux_sql::ast::{OutputEvents, OutputRateMode, RateUnit};
 
 /// What an operator may use while processing: the clock and the timer service.
 pub struct OpCtx<'a> {
@@ -37,7 +41,15 @@ pub trait BatchOperator: Send {
     fn on_timer(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
         let _ = (token, ctx, out);
     }
+    /// End of time (`--flush`): emit whatever is still held.
+    fn on_flush(&mut self, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        let _ = (ctx, out);
+    }
     fn output_arity(&self) -> usize;
+    /// Events or groups retained (state-size metric).
+    fn state_size(&self) -> usize {
+        0
+    }
 }
 
 /// Filters followed by a projection, fused: one pass over the batch, rows that fail a filter are
@@ -72,32 +84,310 @@ impl BatchOperator for StatelessStage {
     }
 }
 
-/// Compiles a query's operators into a pipeline.
+/// Timer token reserved for `OUTPUT SNAPSHOT` periods.
+const SNAPSHOT_TOKEN: u64 = u64::MAX;
+
+/// A window (or none) feeding a select step, plus `OUTPUT SNAPSHOT` when asked for.
+pub struct WindowSelect {
+    window: Box<dyn Window>,
+    selector: Selector,
+    snapshot_every: Option<i64>,
+    snapshot_pending: bool,
+    arity: usize,
+}
+
+impl WindowSelect {
+    fn schedule_snapshot(&mut self, ctx: &mut OpCtx<'_>) {
+        if let (Some(d), false) = (self.snapshot_every, self.snapshot_pending) {
+            self.snapshot_pending = true;
+            ctx.schedule((ctx.now.div_euclid(d) + 1) * d, SNAPSHOT_TOKEN);
+        }
+    }
+}
+
+impl BatchOperator for WindowSelect {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        self.window.process(input, ctx, &mut self.selector, out);
+        self.schedule_snapshot(ctx);
+    }
+
+    fn on_timer(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        if token != SNAPSHOT_TOKEN {
+            self.window.on_timer(token, ctx, &mut self.selector, out);
+            return;
+        }
+        self.snapshot_pending = false;
+        if self.selector.aggregating() {
+            self.selector.snapshot(ctx.now, out);
+        } else {
+            let now = ctx.now;
+            let sel = &mut self.selector;
+            self.window
+                .contents(&mut |row, ts| sel.emit_row(row, ts, now, out));
+            sel.end_emission(out);
+        }
+        if self.window.retained() > 0 || self.selector.group_count() > 0 {
+            self.schedule_snapshot(ctx);
+        }
+    }
+
+    fn on_flush(&mut self, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        self.window.on_flush(ctx, &mut self.selector, out);
+    }
+
+    fn output_arity(&self) -> usize {
+        self.arity
+    }
+
+    fn state_size(&self) -> usize {
+        self.window.retained().max(self.selector.group_count())
+    }
+}
+
+/// `OUTPUT [ALL|FIRST|LAST] EVERY n EVENTS | duration` over the query's output rows.
+pub struct RateLimiter {
+    mode: OutputRateMode,
+    every: RateUnit,
+    held: Batch,
+    count: u64,
+    first_sent: bool,
+    timer_pending: bool,
+}
+
+impl RateLimiter {
+    fn new(plan: &RatePlan, arity: usize) -> RateLimiter {
+        RateLimiter {
+            mode: plan.mode,
+            every: plan.every,
+            held: Batch::new(arity),
+            count: 0,
+            first_sent: false,
+            timer_pending: false,
+        }
+    }
+
+    fn append(from: &Batch, to: &mut Batch) {
+        for r in from.rows() {
+            to.push(r.ts, r.kind, r.values);
+        }
+    }
+}
+
+impl BatchOperator for RateLimiter {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        match self.every {
+            RateUnit::Events(n) => {
+                for r in input.rows() {
+                    self.count += 1;
+                    match self.mode {
+                        OutputRateMode::First if self.count == 1 => {
+                            out.push(r.ts, r.kind, r.values)
+                        }
+                        OutputRateMode::All | OutputRateMode::Snapshot => {
+                            self.held.push(r.ts, r.kind, r.values)
+                        }
+                        OutputRateMode::Last if self.count == n => out.push(r.ts, r.kind, r.values),
+                        _ => {}
+                    }
+                    if self.count == n {
+                        self.count = 0;
+                        Self::append(&self.held, out);
+                        self.held.clear();
+                    }
+                }
+            }
+            RateUnit::Time(d) => {
+                for r in input.rows() {
+                    match self.mode {
+                        OutputRateMode::First if !self.first_sent => {
+                            self.first_sent = true;
+                            out.push(r.ts, r.kind, r.values);
+                        }
+                        OutputRateMode::First => {}
+                        OutputRateMode::Last => {
+                            self.held.clear();
+                            self.held.push(r.ts, r.kind, r.values);
+                        }
+                        OutputRateMode::All | OutputRateMode::Snapshot => {
+                            self.held.push(r.ts, r.kind, r.values)
+                        }
+                    }
+                }
+                if !input.is_empty() && !self.timer_pending {
+                    self.timer_pending = true;
+                    let d = d.millis.max(1);
+                    ctx.schedule((ctx.now.div_euclid(d) + 1) * d, 0);
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, _token: u64, _ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        self.timer_pending = false;
+        self.first_sent = false;
+        Self::append(&self.held, out);
+        self.held.clear();
+    }
+
+    fn output_arity(&self) -> usize {
+        self.held.arity()
+    }
+
+    fn state_size(&self) -> usize {
+        self.held.len()
+    }
+}
+
+/// Default bound on the events one window may retain (`@option('window.max_events', …)`).
+pub const DEFAULT_WINDOW_MAX_EVENTS: usize = 10_000_000;
+
+/// Compiles a query's operators into a pipeline: consecutive filters and a plain projection fuse
+/// into one stateless stage; a window and the select step after it fuse into one operator.
 pub fn build_pipeline(
     q: &QueryPlan,
     input_arity: usize,
     target_arity: usize,
 ) -> Result<Vec<Box<dyn BatchOperator>>, CompileError> {
+    let err = |message: String| CompileError {
+        message,
+        span: q.span,
+    };
+    let max_events = match q.options.get("window.max_events") {
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                err(format!(
+                    "option 'window.max_events' must be a positive integer, found '{v}'"
+                ))
+            })?,
+        None => DEFAULT_WINDOW_MAX_EVENTS,
+    };
+    let keep_current = matches!(q.events, OutputEvents::Current | OutputEvents::All);
+    let keep_expired = matches!(q.events, OutputEvents::Expired | OutputEvents::All);
+    let snapshot = q.operators.iter().find_map(|op| match op {
+        Operator::Rate(RatePlan {
+            mode: OutputRateMode::Snapshot,
+            every: RateUnit::Time(d),
+        }) => Some(d.millis.max(1)),
+        _ => None,
+    });
+
     let mut pipeline: Vec<Box<dyn BatchOperator>> = Vec::new();
     let mut stage = StatelessStage {
         filters: Vec::new(),
         projection: None,
         arity: input_arity,
     };
+    let mut window: Option<&WindowKind> = None;
+    let mut windowed = false;
+    let mut arity = input_arity;
     for op in &q.operators {
         match op {
             Operator::Filter(e) => stage.filters.push(compile_predicate(e)?),
-            Operator::Project(cols) => {
+            Operator::Window(w) => {
+                window = Some(&w.kind);
+                windowed = true;
+            }
+            Operator::Project(cols) if !windowed && snapshot.is_none() => {
                 let exprs = cols
                     .iter()
                     .map(|(_, e)| compile_expr(e))
                     .collect::<Result<Vec<_>, _>>()?;
                 stage.arity = exprs.len();
+                arity = exprs.len();
                 stage.projection = Some(exprs);
             }
+            Operator::Project(cols) => {
+                let plan = SelectPlan {
+                    input_arity,
+                    group_by: Vec::new(),
+                    aggregates: Vec::new(),
+                    outputs: cols.clone(),
+                    emit: (0..cols.len()).collect(),
+                    having: None,
+                    order_by: Vec::new(),
+                    limit: None,
+                    offset: 0,
+                };
+                arity = cols.len();
+                push_stage(&mut pipeline, &mut stage);
+                pipeline.push(
+                    window_select(
+                        &plan,
+                        window,
+                        input_arity,
+                        max_events,
+                        keep_current,
+                        keep_expired,
+                        snapshot,
+                    )
+                    .map_err(err)?,
+                );
+            }
+            Operator::Select(plan) => {
+                arity = plan.emit.len();
+                push_stage(&mut pipeline, &mut stage);
+                pipeline.push(
+                    window_select(
+                        plan,
+                        window,
+                        input_arity,
+                        max_events,
+                        keep_current,
+                        keep_expired,
+                        snapshot,
+                    )
+                    .map_err(err)?,
+                );
+            }
+            Operator::Rate(r) if r.mode == OutputRateMode::Snapshot => {}
+            Operator::Rate(r) => pipeline.push(Box::new(RateLimiter::new(r, arity))),
         }
     }
-    debug_assert_eq!(stage.arity, target_arity);
-    pipeline.push(Box::new(stage));
+    push_stage(&mut pipeline, &mut stage);
+    debug_assert_eq!(arity, target_arity);
     Ok(pipeline)
+}
+
+/// Adds the stateless stage if it does anything (or if the pipeline would otherwise be empty).
+fn push_stage(pipeline: &mut Vec<Box<dyn BatchOperator>>, stage: &mut StatelessStage) {
+    if !stage.filters.is_empty() || stage.projection.is_some() || pipeline.is_empty() {
+        let arity = stage.arity;
+        let taken = std::mem::replace(
+            stage,
+            StatelessStage {
+                filters: Vec::new(),
+                projection: None,
+                arity,
+            },
+        );
+        // An empty stage is only kept when it is the whole pipeline; after a window it is dropped.
+        if !taken.filters.is_empty() || taken.projection.is_some() || pipeline.is_empty() {
+            pipeline.push(Box::new(taken));
+        }
+    }
+}
+
+fn window_select(
+    plan: &SelectPlan,
+    window: Option<&WindowKind>,
+    input_arity: usize,
+    max_events: usize,
+    keep_current: bool,
+    keep_expired: bool,
+    snapshot: Option<i64>,
+) -> Result<Box<dyn BatchOperator>, String> {
+    let selector = Selector::new(plan, removal_of(window), keep_current, keep_expired)
+        .map_err(|e| e.message)?;
+    let window = build_window(window, input_arity, max_events, &selector)?;
+    Ok(Box::new(WindowSelect {
+        window,
+        selector,
+        snapshot_every: snapshot,
+        snapshot_pending: false,
+        arity: plan.emit.len(),
+    }))
 }

@@ -141,3 +141,69 @@ impl<T: Into<Value>> From<Option<T>> for Value {
         v.map_or(Value::Null, Into::into)
     }
 }
+
+/// A value usable as a hash-map key (GROUP BY keys, partition keys, unique windows): floats
+/// compare by bit pattern with -0.0 folded into 0.0 and every NaN equal.
+#[derive(Debug, Clone)]
+pub struct KeyValue(pub Value);
+
+impl KeyValue {
+    fn float_bits(v: f64) -> u64 {
+        if v == 0.0 {
+            0
+        } else if v.is_nan() {
+            u64::MAX
+        } else {
+            v.to_bits()
+        }
+    }
+}
+
+impl PartialEq for KeyValue {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Value::Float(a), Value::Float(b)) => {
+                Self::float_bits(*a as f64) == Self::float_bits(*b as f64)
+            }
+            (Value::Double(a), Value::Double(b)) => Self::float_bits(*a) == Self::float_bits(*b),
+            (a, b) => a == b,
+        }
+    }
+}
+
+impl Eq for KeyValue {}
+
+impl std::hash::Hash for KeyValue {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(&self.0).hash(state);
+        match &self.0 {
+            Value::Null => {}
+            Value::Bool(b) => b.hash(state),
+            Value::Int(v) => v.hash(state),
+            Value::Long(v) => v.hash(state),
+            Value::Float(v) => Self::float_bits(*v as f64).hash(state),
+            Value::Double(v) => Self::float_bits(*v).hash(state),
+            Value::String(s) => s.hash(state),
+        }
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn key_values_fold_float_oddities() {
+        let mut s = HashSet::new();
+        s.insert(KeyValue(Value::Double(0.0)));
+        assert!(s.contains(&KeyValue(Value::Double(-0.0))));
+        s.insert(KeyValue(Value::Double(f64::NAN)));
+        assert!(s.contains(&KeyValue(Value::Double(-f64::NAN))));
+        assert!(!s.contains(&KeyValue(Value::Long(0))));
+        let key: Vec<KeyValue> = vec![KeyValue(Value::string("a")), KeyValue(Value::Int(1))];
+        let mut m = std::collections::HashMap::new();
+        m.insert(key.clone(), 5);
+        assert_eq!(m.get(&key[..]), Some(&5));
+    }
+}

@@ -129,14 +129,32 @@ fn is_ident_continue(c: char) -> bool {
 
 /// Splits `src` into tokens. The last token is always `Eof`.
 pub fn tokenize(src: &str) -> (Vec<Token>, Vec<Diagnostic>) {
+    let lexed = lex(src);
+    (lexed.tokens, lexed.diags)
+}
+
+/// The result of lexing, with the start of an unterminated string or comment (which runs to
+/// the end of the input, so parse errors after it are only consequences).
+pub(crate) struct Lexed {
+    pub tokens: Vec<Token>,
+    pub diags: Vec<Diagnostic>,
+    pub unterminated: Option<u32>,
+}
+
+pub(crate) fn lex(src: &str) -> Lexed {
     let mut lx = Lexer {
         src,
         pos: 0,
         tokens: Vec::new(),
         diags: Vec::new(),
+        unterminated: None,
     };
     lx.run();
-    (lx.tokens, lx.diags)
+    Lexed {
+        tokens: lx.tokens,
+        diags: lx.diags,
+        unterminated: lx.unterminated,
+    }
 }
 
 struct Lexer<'a> {
@@ -144,6 +162,7 @@ struct Lexer<'a> {
     pos: usize,
     tokens: Vec<Token>,
     diags: Vec<Diagnostic>,
+    unterminated: Option<u32>,
 }
 
 impl Lexer<'_> {
@@ -233,6 +252,7 @@ impl Lexer<'_> {
                         start + 2,
                         "unterminated block comment ('/*' without '*/')",
                     );
+                    self.unterminated = Some(off(start));
                     return;
                 }
                 Some('*') if self.peek_at(1) == Some('/') => {
@@ -256,8 +276,9 @@ impl Lexer<'_> {
                     self.error(
                         start,
                         self.src.len(),
-                        format!("unterminated {what} (missing closing {quote})"),
+                        format!("unterminated {what} (no closing {quote} before the end)"),
                     );
+                    self.unterminated = Some(off(start));
                     break;
                 }
                 Some(c) if c == quote => {

@@ -246,6 +246,18 @@ fn run(src: &str) {
     assert_eq!(parse(src), (app, diags));
 }
 
+#[test]
+fn seeds_are_valid() {
+    for seed in SEEDS {
+        let (app, diags) = parse(seed);
+        assert!(diags.is_empty(), "{seed}: {diags:?}");
+        assert_eq!(app.statements.len(), 1, "{seed}");
+    }
+    let (app, diags) = parse(&SEEDS.join("\n"));
+    assert!(diags.is_empty());
+    assert_eq!(app.statements.len(), SEEDS.len());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1500))]
 

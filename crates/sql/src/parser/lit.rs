@@ -78,10 +78,14 @@ impl Parser<'_> {
     pub(crate) fn name(&mut self, what: &str) -> PResult<Ident> {
         if self.nth_is_name(0) {
             let t = self.bump();
-            Ok(Self::ident_of(&t))
-        } else {
-            Err(self.expected(what, ""))
+            return Ok(Self::ident_of(&t));
         }
+        let note = self.reserved_note();
+        let fail = self.expected(what, "");
+        if let (Some(note), Some(d)) = (note, self.diags.last_mut()) {
+            d.notes.push(note);
+        }
+        Err(fail)
     }
 
     /// A name after `.` (`e1.end`): keywords are allowed here, since they cannot be meant as

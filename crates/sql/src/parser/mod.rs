@@ -4,9 +4,10 @@
 //! abandons the current statement; parsing resumes after the next `;` that ends it (or at the
 //! `END` of the enclosing `PARTITION` block), so every broken statement of an app is reported.
 //!
-//! Submodules: `expr` (expressions), `lit` (names, durations, types), `query` (queries, FROM, windows, joins,
-//! output clauses), `pattern` (`FROM PATTERN/SEQUENCE`), `stmt` (definitions, options,
-//! annotations, UPDATE/DELETE, partitions).
+//! Submodules: `expr` (expressions), `lit` (names, durations, types), `query` (queries, FROM,
+//! windows, joins, output clauses), `pattern` (`FROM PATTERN/SEQUENCE`), `stmt` (definitions,
+//! options, annotations, UPDATE/DELETE, partitions). Tests: `tests`, `tests_expr`,
+//! `tests_pattern`, and `crates/sql/tests/fuzz_parser.rs` (property tests).
 
 mod expr;
 mod lit;
@@ -22,7 +23,7 @@ mod tests_pattern;
 
 use crate::ast::{App, Statement};
 use crate::diagnostic::{suggestion_suffix, Diagnostic};
-use crate::lexer::{off, tokenize, Token, TokenKind};
+use crate::lexer::{lex, off, Token, TokenKind};
 use crate::span::Span;
 
 pub use lit::parse_duration_text;
@@ -30,11 +31,22 @@ pub use lit::parse_duration_text;
 /// Parses a whole app. Never panics; statements with syntax errors are left out of the result
 /// and described in the returned diagnostics (sorted by position).
 pub fn parse(src: &str) -> (App, Vec<Diagnostic>) {
-    let (tokens, mut diags) = tokenize(src);
-    let mut p = Parser::new(src, tokens);
+    let lexed = lex(src);
+    let mut diags = lexed.diags;
+    let mut p = Parser::new(src, lexed.tokens);
     let statements = p.statement_list(false);
+    if let Some(cut) = lexed.unterminated {
+        // Everything after an unterminated string or comment is part of it: errors there are
+        // consequences of the lexical one.
+        p.diags.retain(|d| d.span.start < cut);
+    }
     diags.append(&mut p.diags);
     diags.sort_by_key(|d| d.span.start);
+    // Two errors at the same place (an error at the end of the input inside a PARTITION block
+    // also leaves the block unclosed) are one problem: keep the first.
+    diags.dedup_by(|later, first| {
+        later.span.start == first.span.start && later.severity == first.severity
+    });
     (App { statements }, diags)
 }
 
@@ -295,16 +307,11 @@ impl<'a> Parser<'a> {
     pub(crate) fn expected(&mut self, what: &str, context: &str) -> Fail {
         let sep = if context.is_empty() { "" } else { " " };
         let msg = format!("expected {what}{sep}{context}, found {}", self.found());
-        let d = Diagnostic::error(self.peek().span, msg);
-        let d = match self.reserved_note() {
-            Some(note) => d.with_note(note),
-            None => d,
-        };
-        self.diags.push(d);
-        Fail
+        self.error_here(msg)
     }
 
-    fn reserved_note(&self) -> Option<String> {
+    /// When a name was expected and a keyword found: how to use the keyword as a name.
+    pub(crate) fn reserved_note(&self) -> Option<String> {
         let t = self.peek();
         (t.kind == TokenKind::Ident && is_reserved(&t.text)).then(|| {
             format!(
@@ -364,21 +371,26 @@ impl<'a> Parser<'a> {
         out
     }
 
-    /// Skips the statement that began at token `start`: up to and including the next `;` that
-    /// ends it, or up to (not including) the `END` of the enclosing partition block. `CASE … END`
-    /// and `PARTITION … BEGIN … END` inside the statement are skipped as units.
+    /// Skips the statement that began at token `start`: up to and including the `;` that ends
+    /// it, or up to (not including) the `END` of the enclosing partition block. `CASE … END` and
+    /// `PARTITION … BEGIN … END` are skipped as units, and a `;` inside parentheses is skipped
+    /// too unless a new statement follows it (so a missing `)` does not swallow the app).
     fn recover(&mut self, start: usize, in_block: bool) {
         self.pos = start;
-        let (mut cases, mut blocks, mut saw_partition) = (0u32, 0u32, false);
+        let (mut cases, mut blocks, mut parens, mut saw_partition) = (0u32, 0u32, 0u32, false);
         loop {
             let t = self.peek();
             match t.kind {
                 TokenKind::Eof => break,
-                TokenKind::Semicolon if blocks == 0 => {
+                TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace => parens += 1,
+                TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace => {
+                    parens = parens.saturating_sub(1)
+                }
+                TokenKind::Semicolon if blocks > 0 => (cases, parens) = (0, 0),
+                TokenKind::Semicolon if parens == 0 || self.starts_statement(1, in_block) => {
                     self.bump();
                     return;
                 }
-                TokenKind::Semicolon => cases = 0,
                 TokenKind::Ident if t.is_kw("CASE") => cases += 1,
                 TokenKind::Ident if t.is_kw("PARTITION") => saw_partition = true,
                 TokenKind::Ident if t.is_kw("BEGIN") && saw_partition => blocks += 1,
@@ -397,6 +409,18 @@ impl<'a> Parser<'a> {
         }
         if self.pos == start && !self.at(TokenKind::Eof) && !(in_block && self.at_kw("END")) {
             self.bump();
+        }
+    }
+
+    /// True when token `n` can begin a statement (or end the enclosing block / the input).
+    fn starts_statement(&self, n: usize, in_block: bool) -> bool {
+        let t = self.nth(n);
+        match t.kind {
+            TokenKind::Eof | TokenKind::At => true,
+            TokenKind::Ident => {
+                STATEMENT_STARTS.iter().any(|k| t.is_kw(k)) || (in_block && t.is_kw("END"))
+            }
+            _ => false,
         }
     }
 

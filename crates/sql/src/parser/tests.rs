@@ -710,6 +710,8 @@ fn partition_annotations_and_statements() {
         errors("PARTITION WITH (a OF S) BEGIN PARTITION WITH (a OF S) BEGIN END; END").len(),
         1
     );
+    let e = errors("PARTITION WITH (a OF S) BEGIN SELECT a FROM");
+    assert_eq!(e.len(), 1, "{e:?}");
     ok("PARTITION WITH (a OF S) BEGIN END");
     ok("PARTITION WITH (a OF S) BEGIN ;; SELECT a FROM S;; END;;");
 }
@@ -834,6 +836,24 @@ fn missing_semicolon_and_stray_tokens() {
     let (app, diags) = parse("END; ) ; SELECT b FROM T; @name('x') CREATE STREAM Z (a INT)");
     assert_eq!(app.statements.len(), 2);
     assert_eq!(diags.len(), 3, "{diags:?}");
+}
+
+#[test]
+fn semicolons_inside_parentheses() {
+    // A stray ';' inside parentheses does not end the statement…
+    let (app, diags) = parse("SELECT f(a; b) FROM S; SELECT c FROM T;");
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(app.statements.len(), 1);
+    // …but a missing ')' does not swallow the statements that follow.
+    let (app, diags) =
+        parse("SELECT f(a FROM S; SELECT c FROM T; SELECT (d FROM U; SELECT e FROM V");
+    assert_eq!(diags.len(), 2, "{diags:?}");
+    assert_eq!(app.statements.len(), 2);
+    let (app, diags) = parse(
+        "PARTITION WITH (a OF S) BEGIN SELECT f(a FROM S; SELECT b FROM S END; SELECT 1 FROM T",
+    );
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(app.statements.len(), 2);
 }
 
 #[test]

@@ -363,3 +363,75 @@ fn select_items_and_aliases() {
     let q = query("SELECT a FROM S WHERE a > 1");
     assert!(q.where_clause.is_some());
 }
+
+#[test]
+fn spec_6_functions_and_aggregates() {
+    let calls = [
+        "abs(x)",
+        "ceil(x)",
+        "floor(x)",
+        "round(x)",
+        "round(x, 2)",
+        "sqrt(x)",
+        "power(x, 2)",
+        "exp(x)",
+        "ln(x)",
+        "log(x)",
+        "log10(x)",
+        "sign(x)",
+        "mod(x, 3)",
+        "greatest(a, b, c)",
+        "least(a, b)",
+        "upper(s)",
+        "lower(s)",
+        "length(s)",
+        "trim(s)",
+        "ltrim(s)",
+        "rtrim(s)",
+        "substring(s, 1)",
+        "substring(s, 2, 3)",
+        "concat(a, b, 'c')",
+        "replace(s, 'a', 'b')",
+        "starts_with(s, 'a')",
+        "ends_with(s, 'z')",
+        "contains(s, 'm')",
+        "regex_match(s, '^a.*$')",
+        "lpad(s, 5, ' ')",
+        "rpad(s, 5, '0')",
+        "coalesce(a, b)",
+        "ifnull(a, 0)",
+        "nullif(a, 0)",
+        "if(c, a, b)",
+        "now()",
+        "event_time()",
+        "uuid()",
+        "format_time(ts, 'yyyy-MM-dd')",
+        "parse_time(s, 'HH:mm')",
+        "count()",
+        "count(*)",
+        "count(x)",
+        "count(DISTINCT x)",
+        "sum(x)",
+        "avg(x)",
+        "min(x)",
+        "max(x)",
+        "first(x)",
+        "last(x)",
+        "distinct_count(x)",
+        "distinctCount(x)",
+        "min_forever(x)",
+        "max_forever(x)",
+        "minForever(x)",
+        "maxForever(x)",
+        "stddev(x)",
+        "percentile(x, 95)",
+    ];
+    for c in calls {
+        let e = expr(c);
+        assert!(matches!(e.kind, ExprKind::Function { .. }), "{c}");
+    }
+    check(
+        "count(*) + count(DISTINCT x)",
+        "(+ count(*) count(distinct x))",
+    );
+}

@@ -1,0 +1,435 @@
+//! The select step (§7, §8): grouping, incremental aggregation, HAVING, ORDER BY/LIMIT per
+//! emission and the output row.
+//!
+//! Windows drive it through two protocols:
+//! - sliding: [`Selector::current`] for each arrival and [`Selector::expired`] for each removal —
+//!   one output row per call (for the row's group), aggregates reflecting the window after the
+//!   change;
+//! - batch: [`Selector::batch_add`] for each row of a batch, then [`Selector::batch_close`],
+//!   which emits one row per group in order of first appearance (non-aggregated attributes take
+//!   the group's last event), or — without aggregation — every row of the batch in order.
+//!
+//! The evaluation row is `[input attributes] [output columns] [aggregate results]` (see
+//! `SelectPlan`).
+
+use crate::aggregate::{accumulator, Accumulator, Removal};
+use crate::batch::{Batch, EventKind};
+use crate::compile::{
+    compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx,
+};
+use crate::value::{KeyValue, Value};
+use eventflux_planner::plan::SelectPlan;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+struct Group {
+    key: Vec<KeyValue>,
+    accs: Vec<Box<dyn Accumulator>>,
+    /// Rows of this group currently in the window (sliding) or in the open batch.
+    live: u64,
+    /// The latest row of the group (batch emission and snapshots), with its timestamp.
+    last: Vec<Value>,
+    last_ts: i64,
+    /// Batch number in which the group last appeared, and its position in that batch.
+    batch: u64,
+}
+
+/// Compiled select step.
+pub struct Selector {
+    input_arity: usize,
+    group_by: Vec<CompiledExpr>,
+    /// Argument of each aggregate (None: count()/count(*)).
+    agg_args: Vec<Option<CompiledExpr>>,
+    prototypes: Vec<Box<dyn Accumulator>>,
+    outputs: Vec<CompiledExpr>,
+    emit: Vec<usize>,
+    having: Option<CompiledPredicate>,
+    order_by: Vec<(CompiledExpr, bool)>,
+    limit: Option<u64>,
+    offset: u64,
+    aggregating: bool,
+    /// Whether expired rows are wanted downstream (otherwise they are not even computed).
+    pub keep_expired: bool,
+    pub keep_current: bool,
+
+    groups: Vec<Option<Group>>,
+    free: Vec<usize>,
+    index: HashMap<Vec<KeyValue>, usize>,
+    /// Groups in order of first appearance in the open batch.
+    batch_order: Vec<usize>,
+    batch_no: u64,
+    /// Scratch buffers reused for every row.
+    key: Vec<KeyValue>,
+    eval: Vec<Value>,
+    /// Output rows of the current emission, when ORDER BY / LIMIT / OFFSET need them together.
+    pending: Vec<(i64, EventKind, Vec<Value>, Vec<Value>)>,
+    buffered: bool,
+}
+
+impl Selector {
+    pub fn new(
+        plan: &SelectPlan,
+        removal: Removal,
+        keep_current: bool,
+        keep_expired: bool,
+    ) -> Result<Selector, CompileError> {
+        let compile_all =
+            |es: &[eventflux_planner::expr::TypedExpr]| -> Result<Vec<CompiledExpr>, CompileError> {
+                es.iter().map(compile_expr).collect()
+            };
+        let mut agg_args = Vec::new();
+        let mut prototypes = Vec::new();
+        for call in &plan.aggregates {
+            let arg = call.arg.as_ref().map(compile_expr).transpose()?;
+            let proto = accumulator(
+                call.func,
+                call.arg.as_ref().map(|a| a.ty),
+                call.distinct,
+                call.percentile,
+                removal,
+            )
+            .map_err(|message| CompileError {
+                message,
+                span: call.arg.as_ref().map(|a| a.span).unwrap_or_default(),
+            })?;
+            agg_args.push(arg);
+            prototypes.push(proto);
+        }
+        let outputs: Vec<CompiledExpr> = plan
+            .outputs
+            .iter()
+            .map(|(_, e)| compile_expr(e))
+            .collect::<Result<_, _>>()?;
+        let order_by = plan
+            .order_by
+            .iter()
+            .map(|(e, d)| Ok((compile_expr(e)?, *d)))
+            .collect::<Result<Vec<_>, CompileError>>()?;
+        let buffered = !order_by.is_empty() || plan.limit.is_some() || plan.offset > 0;
+        Ok(Selector {
+            input_arity: plan.input_arity,
+            group_by: compile_all(&plan.group_by)?,
+            agg_args,
+            prototypes,
+            outputs,
+            emit: plan.emit.clone(),
+            having: plan.having.as_ref().map(compile_predicate).transpose()?,
+            order_by,
+            limit: plan.limit,
+            offset: plan.offset,
+            aggregating: plan.is_aggregating(),
+            keep_expired,
+            keep_current,
+            groups: Vec::new(),
+            free: Vec::new(),
+            index: HashMap::new(),
+            batch_order: Vec::new(),
+            batch_no: 0,
+            key: Vec::new(),
+            eval: vec![Value::Null; plan.input_arity + plan.outputs.len() + plan.aggregates.len()],
+            pending: Vec::new(),
+            buffered,
+        })
+    }
+
+    pub fn aggregating(&self) -> bool {
+        self.aggregating
+    }
+
+    /// Number of live groups (state-size metric).
+    pub fn group_count(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The GROUP BY key of a row (session windows without a key attribute use it).
+    pub fn group_key(&self, row: &[Value], ts: i64, now: i64, key: &mut Vec<KeyValue>) {
+        let ctx = EvalCtx { row, ts, now };
+        key.clear();
+        for g in &self.group_by {
+            key.push(KeyValue(g(&ctx)));
+        }
+    }
+
+    /// Finds or creates the group of `row`.
+    fn group_of(&mut self, row: &[Value], ts: i64, now: i64) -> usize {
+        let ctx = EvalCtx { row, ts, now };
+        self.key.clear();
+        for g in &self.group_by {
+            self.key.push(KeyValue(g(&ctx)));
+        }
+        if let Some(&slot) = self.index.get(&self.key[..]) {
+            return slot;
+        }
+        let group = Group {
+            key: self.key.clone(),
+            accs: self.prototypes.iter().map(|p| p.boxed_clone()).collect(),
+            live: 0,
+            last: Vec::new(),
+            last_ts: ts,
+            batch: u64::MAX,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.groups[s] = Some(group);
+                s
+            }
+            None => {
+                self.groups.push(Some(group));
+                self.groups.len() - 1
+            }
+        };
+        self.index.insert(self.key.clone(), slot);
+        slot
+    }
+
+    fn drop_group(&mut self, slot: usize) {
+        if let Some(g) = self.groups[slot].take() {
+            self.index.remove(&g.key[..]);
+            self.free.push(slot);
+        }
+    }
+
+    fn accumulate(&mut self, slot: usize, seq: u64, row: &[Value], ts: i64, now: i64, add: bool) {
+        let ctx = EvalCtx { row, ts, now };
+        let Some(group) = self.groups[slot].as_mut() else {
+            return;
+        };
+        for (acc, arg) in group.accs.iter_mut().zip(&self.agg_args) {
+            let v = match arg {
+                Some(a) => a(&ctx),
+                None => Value::Null,
+            };
+            if add {
+                acc.add(seq, &v);
+            } else {
+                acc.remove(seq, &v);
+            }
+        }
+        if add {
+            group.live += 1;
+        } else {
+            group.live = group.live.saturating_sub(1);
+        }
+    }
+
+    /// Computes the output for `row` (with the aggregates of group `slot`, if any) and emits it.
+    fn output(
+        &mut self,
+        slot: Option<usize>,
+        row: &[Value],
+        ts: i64,
+        kind: EventKind,
+        now: i64,
+        out: &mut Batch,
+    ) {
+        let n = self.input_arity;
+        let m = self.outputs.len();
+        self.eval[..n].clone_from_slice(row);
+        if let Some(g) = slot.and_then(|s| self.groups[s].as_ref()) {
+            for (i, acc) in g.accs.iter().enumerate() {
+                self.eval[n + m + i] = acc.value();
+            }
+        }
+        for i in 0..m {
+            let v = self.outputs[i](&EvalCtx {
+                row: &self.eval,
+                ts,
+                now,
+            });
+            self.eval[n + i] = v;
+        }
+        let ctx = EvalCtx {
+            row: &self.eval,
+            ts,
+            now,
+        };
+        if let Some(h) = &self.having {
+            if !h(&ctx) {
+                return;
+            }
+        }
+        if self.buffered {
+            let keys: Vec<Value> = self.order_by.iter().map(|(k, _)| k(&ctx)).collect();
+            let vals: Vec<Value> = self
+                .emit
+                .iter()
+                .map(|&i| self.eval[n + i].clone())
+                .collect();
+            self.pending.push((ts, kind, keys, vals));
+        } else {
+            out.push_iter(
+                ts,
+                kind,
+                self.emit.iter().map(|&i| self.eval[n + i].clone()),
+            );
+        }
+    }
+
+    /// Emits a row without aggregation (window contents for OUTPUT SNAPSHOT).
+    pub fn emit_row(&mut self, row: &[Value], ts: i64, now: i64, out: &mut Batch) {
+        self.output(None, row, ts, EventKind::Current, now, out);
+    }
+
+    /// Ends one emission: sorts, applies OFFSET/LIMIT and writes the buffered rows.
+    pub fn end_emission(&mut self, out: &mut Batch) {
+        if !self.buffered || self.pending.is_empty() {
+            return;
+        }
+        let mut rows = std::mem::take(&mut self.pending);
+        if !self.order_by.is_empty() {
+            let desc: Vec<bool> = self.order_by.iter().map(|(_, d)| *d).collect();
+            rows.sort_by(|a, b| {
+                for (i, d) in desc.iter().enumerate() {
+                    // NULLs sort first ascending (last descending), like Flink.
+                    let o = match (&a.2[i], &b.2[i]) {
+                        (Value::Null, Value::Null) => Ordering::Equal,
+                        (Value::Null, _) => Ordering::Less,
+                        (_, Value::Null) => Ordering::Greater,
+                        (x, y) => x.compare(y).unwrap_or(Ordering::Equal),
+                    };
+                    let o = if *d { o.reverse() } else { o };
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+                Ordering::Equal
+            });
+        }
+        let skip = self.offset as usize;
+        let take = self.limit.map_or(usize::MAX, |l| l as usize);
+        for (ts, kind, _, vals) in rows.drain(..).skip(skip).take(take) {
+            out.push_iter(ts, kind, vals);
+        }
+        self.pending = rows;
+    }
+
+    // ---- sliding protocol -------------------------------------------------------------------
+
+    /// A row arrived in the window.
+    pub fn current(&mut self, seq: u64, row: &[Value], ts: i64, now: i64, out: &mut Batch) {
+        if !self.aggregating {
+            if self.keep_current {
+                self.output(None, row, ts, EventKind::Current, now, out);
+            }
+            return;
+        }
+        let slot = self.group_of(row, ts, now);
+        self.accumulate(slot, seq, row, ts, now, true);
+        if let Some(g) = self.groups[slot].as_mut() {
+            g.last.clear();
+            g.last.extend_from_slice(row);
+            g.last_ts = ts;
+        }
+        if self.keep_current {
+            self.output(Some(slot), row, ts, EventKind::Current, now, out);
+        }
+    }
+
+    /// A row left the window. Groups left empty are dropped, so state stays bounded by the
+    /// window's contents.
+    pub fn expired(&mut self, seq: u64, row: &[Value], ts: i64, now: i64, out: &mut Batch) {
+        if !self.aggregating {
+            if self.keep_expired {
+                self.output(None, row, ts, EventKind::Expired, now, out);
+            }
+            return;
+        }
+        let slot = self.group_of(row, ts, now);
+        self.accumulate(slot, seq, row, ts, now, false);
+        if self.keep_expired {
+            self.output(Some(slot), row, ts, EventKind::Expired, now, out);
+        }
+        if self.groups[slot].as_ref().is_some_and(|g| g.live == 0) {
+            self.drop_group(slot);
+        }
+    }
+
+    // ---- batch protocol ---------------------------------------------------------------------
+
+    /// Adds a row to the open batch. Without aggregation the row is emitted at once (as part of
+    /// the batch's emission, which the caller ends with `batch_close`).
+    pub fn batch_add(&mut self, seq: u64, row: &[Value], ts: i64, now: i64, out: &mut Batch) {
+        if !self.aggregating {
+            if self.keep_current {
+                self.output(None, row, ts, EventKind::Current, now, out);
+            }
+            return;
+        }
+        let slot = self.group_of(row, ts, now);
+        let batch = self.batch_no;
+        if let Some(g) = self.groups[slot].as_mut() {
+            if g.batch != batch {
+                g.batch = batch;
+                for acc in &mut g.accs {
+                    acc.reset();
+                }
+                g.live = 0;
+                self.batch_order.push(slot);
+            }
+            g.last.clear();
+            g.last.extend_from_slice(row);
+            g.last_ts = ts;
+        }
+        self.accumulate(slot, seq, row, ts, now, true);
+    }
+
+    /// Emits a row of the previous batch as expired (non-aggregating batch windows).
+    pub fn batch_expired(&mut self, row: &[Value], ts: i64, now: i64, out: &mut Batch) {
+        if !self.aggregating && self.keep_expired {
+            self.output(None, row, ts, EventKind::Expired, now, out);
+        }
+    }
+
+    /// Closes the open batch: one row per group, in order of first appearance.
+    pub fn batch_close(&mut self, now: i64, out: &mut Batch) {
+        if self.aggregating {
+            let order = std::mem::take(&mut self.batch_order);
+            for &slot in &order {
+                let Some(g) = self.groups[slot].as_mut() else {
+                    continue;
+                };
+                let last = std::mem::take(&mut g.last);
+                if self.keep_current {
+                    self.output(Some(slot), &last, now, EventKind::Current, now, out);
+                }
+                if let Some(g) = self.groups[slot].as_mut() {
+                    g.last = last;
+                }
+            }
+            // Groups absent from the next batch emit nothing and hold no state.
+            for &slot in &order {
+                self.drop_group(slot);
+            }
+            self.batch_order = order;
+            self.batch_order.clear();
+            self.batch_no += 1;
+        }
+        self.end_emission(out);
+    }
+
+    /// `OUTPUT SNAPSHOT`: the current output of every live group.
+    pub fn snapshot(&mut self, now: i64, out: &mut Batch) {
+        let slots: Vec<usize> = (0..self.groups.len())
+            .filter(|&s| self.groups[s].is_some())
+            .collect();
+        let mut ordered: Vec<(i64, usize)> = slots
+            .iter()
+            .filter_map(|&s| self.groups[s].as_ref().map(|g| (g.last_ts, s)))
+            .collect();
+        ordered.sort();
+        for (_, slot) in ordered {
+            let Some(g) = self.groups[slot].as_mut() else {
+                continue;
+            };
+            let last = std::mem::take(&mut g.last);
+            let ts = g.last_ts;
+            if !last.is_empty() {
+                self.output(Some(slot), &last, ts, EventKind::Current, now, out);
+            }
+            if let Some(g) = self.groups[slot].as_mut() {
+                g.last = last;
+            }
+        }
+        self.end_emission(out);
+    }
+}

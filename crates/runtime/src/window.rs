@@ -1,0 +1,893 @@
+//! Windows (§7). Each window keeps its events in flat buffers (no allocation per event) and
+//! drives a [`Selector`] with the sliding or the batch protocol. Time windows schedule at most one
+//! pending timer at a time on the app clock.
+
+use crate::aggregate::Removal;
+use crate::batch::Batch;
+use crate::operators::OpCtx;
+use crate::select::Selector;
+use crate::value::{KeyValue, Value};
+use eventflux_planner::cron::CronSchedule;
+use eventflux_planner::window::WindowKind;
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// Events in arrival order, stored flat.
+#[derive(Debug, Clone, Default)]
+pub struct RowQueue {
+    arity: usize,
+    values: VecDeque<Value>,
+    ts: VecDeque<i64>,
+    seq: VecDeque<u64>,
+}
+
+impl RowQueue {
+    pub fn new(arity: usize) -> RowQueue {
+        RowQueue {
+            arity,
+            ..RowQueue::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+
+    pub fn push(&mut self, seq: u64, ts: i64, row: &[Value]) {
+        self.values.extend(row.iter().cloned());
+        self.ts.push_back(ts);
+        self.seq.push_back(seq);
+    }
+
+    pub fn front_ts(&self) -> Option<i64> {
+        self.ts.front().copied()
+    }
+
+    /// Removes the oldest row into `buf`, returning its sequence number and timestamp.
+    pub fn pop(&mut self, buf: &mut Vec<Value>) -> Option<(u64, i64)> {
+        let ts = self.ts.pop_front()?;
+        let seq = self.seq.pop_front()?;
+        buf.clear();
+        buf.extend(self.values.drain(..self.arity));
+        Some((seq, ts))
+    }
+
+    pub fn get(&self, i: usize, buf: &mut Vec<Value>) -> (u64, i64) {
+        buf.clear();
+        buf.extend(
+            self.values
+                .range(i * self.arity..(i + 1) * self.arity)
+                .cloned(),
+        );
+        (self.seq[i], self.ts[i])
+    }
+
+    pub fn clear(&mut self) {
+        self.values.clear();
+        self.ts.clear();
+        self.seq.clear();
+    }
+}
+
+/// A window: receives input batches and timer callbacks, and calls the selector.
+pub trait Window: Send {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch);
+    fn on_timer(&mut self, token: u64, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        let _ = (token, ctx, sel, out);
+    }
+    /// End of time (`--flush`): close what is open.
+    fn on_flush(&mut self, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        let _ = (ctx, sel, out);
+    }
+    /// Events currently retained (state-size metric).
+    fn retained(&self) -> usize;
+    /// The retained events, oldest first (for OUTPUT SNAPSHOT without aggregation).
+    fn contents(&self, f: &mut dyn FnMut(&[Value], i64)) {
+        let _ = f;
+    }
+}
+
+/// How rows leave a window of this kind, for the choice of aggregate data structures.
+pub fn removal_of(kind: Option<&WindowKind>) -> Removal {
+    match kind {
+        Some(WindowKind::Sort { .. } | WindowKind::Unique(_)) => Removal::Arbitrary,
+        _ => Removal::Fifo,
+    }
+}
+
+/// Builds the window of a query (`None`: no window — aggregates over all events so far).
+pub fn build_window(
+    kind: Option<&WindowKind>,
+    arity: usize,
+    max_events: usize,
+    sel: &Selector,
+) -> Result<Box<dyn Window>, String> {
+    let stream_batches = sel.aggregating() && !sel.keep_expired;
+    Ok(match kind {
+        None => Box::new(Unbounded { seq: 0 }),
+        Some(WindowKind::Length(n)) => {
+            Box::new(Sliding::new(arity, Some(*n), None, None, max_events))
+        }
+        Some(WindowKind::Time(d)) => {
+            Box::new(Sliding::new(arity, None, Some(*d), None, max_events))
+        }
+        Some(WindowKind::TimeLength { time, n }) => {
+            Box::new(Sliding::new(arity, Some(*n), Some(*time), None, max_events))
+        }
+        Some(WindowKind::ExternalTime { attr, size }) => Box::new(Sliding::new(
+            arity,
+            None,
+            Some(*size),
+            Some(*attr),
+            max_events,
+        )),
+        Some(WindowKind::LengthBatch(n)) => Box::new(Tumbling::new(
+            arity,
+            TumbleBy::Count(*n),
+            stream_batches,
+            max_events,
+        )),
+        Some(WindowKind::TimeBatch { size, offset }) => Box::new(Tumbling::new(
+            arity,
+            TumbleBy::Time {
+                size: *size,
+                offset: *offset,
+            },
+            stream_batches,
+            max_events,
+        )),
+        Some(WindowKind::ExternalTimeBatch { attr, size }) => Box::new(Tumbling::new(
+            arity,
+            TumbleBy::External {
+                attr: *attr,
+                size: *size,
+            },
+            stream_batches,
+            max_events,
+        )),
+        Some(WindowKind::Cron(expr)) => {
+            let schedule = CronSchedule::parse(expr)?;
+            Box::new(Tumbling::new(
+                arity,
+                TumbleBy::Cron(Box::new(schedule)),
+                stream_batches,
+                max_events,
+            ))
+        }
+        Some(WindowKind::Sliding { size, slide }) => {
+            Box::new(Hopping::new(arity, *size, *slide, max_events))
+        }
+        Some(WindowKind::Session { gap, key }) => {
+            Box::new(Session::new(arity, *gap, *key, max_events))
+        }
+        Some(WindowKind::Sort { n, keys }) => Box::new(SortWindow {
+            n: *n,
+            keys: keys.clone(),
+            rows: Vec::new(),
+            seq: 0,
+        }),
+        Some(WindowKind::Unique(attr)) => Box::new(UniqueWindow {
+            attr: *attr,
+            rows: HashMap::new(),
+            order: 0,
+            seq: 0,
+        }),
+        Some(WindowKind::FirstUnique(attr)) => Box::new(FirstUniqueWindow {
+            attr: *attr,
+            seen: HashSet::new(),
+            seq: 0,
+        }),
+        Some(WindowKind::Delay(d)) => Box::new(Delay {
+            delay: *d,
+            rows: RowQueue::new(arity),
+            timer: None,
+            seq: 0,
+            buf: Vec::new(),
+        }),
+    })
+}
+
+/// No window: every event is a current event and nothing ever expires.
+struct Unbounded {
+    seq: u64,
+}
+
+impl Window for Unbounded {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        for r in input.rows() {
+            self.seq += 1;
+            sel.current(self.seq, r.values, r.ts, ctx.now, out);
+            sel.end_emission(out);
+        }
+    }
+
+    fn retained(&self) -> usize {
+        0
+    }
+}
+
+/// `length`, `time`, `timeLength`, `externalTime`: sliding windows bounded by count and/or time.
+struct Sliding {
+    rows: RowQueue,
+    max_len: Option<usize>,
+    duration: Option<i64>,
+    /// Attribute holding the time (externalTime); otherwise the event timestamp and the clock.
+    time_attr: Option<usize>,
+    /// Latest external time seen (external time must not go backwards).
+    external_now: i64,
+    timer: Option<i64>,
+    seq: u64,
+    max_events: usize,
+    buf: Vec<Value>,
+}
+
+impl Sliding {
+    fn new(
+        arity: usize,
+        max_len: Option<usize>,
+        duration: Option<i64>,
+        time_attr: Option<usize>,
+        max_events: usize,
+    ) -> Sliding {
+        Sliding {
+            rows: RowQueue::new(arity),
+            max_len,
+            duration,
+            time_attr,
+            external_now: i64::MIN,
+            timer: None,
+            seq: 0,
+            max_events,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Expires every row whose time is up at `now` (time ≤ now − d).
+    fn expire_until(&mut self, now: i64, ctx_now: i64, sel: &mut Selector, out: &mut Batch) {
+        let Some(d) = self.duration else {
+            return;
+        };
+        while let Some(t) = self.rows.front_ts() {
+            if now < t.saturating_add(d) {
+                break;
+            }
+            if let Some((seq, ts)) = self.rows.pop(&mut self.buf) {
+                sel.expired(seq, &self.buf, ts, ctx_now, out);
+            }
+        }
+    }
+
+    fn schedule(&mut self, ctx: &mut OpCtx<'_>) {
+        if self.time_attr.is_some() || self.timer.is_some() {
+            return;
+        }
+        if let (Some(d), Some(t)) = (self.duration, self.rows.front_ts()) {
+            let at = t.saturating_add(d);
+            self.timer = Some(at);
+            ctx.schedule(at, 0);
+        }
+    }
+}
+
+impl Window for Sliding {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        for r in input.rows() {
+            // The row's time: its external attribute, else its timestamp.
+            let t = match self.time_attr {
+                Some(a) => {
+                    let t = r
+                        .values
+                        .get(a)
+                        .and_then(Value::as_i64)
+                        .unwrap_or(self.external_now);
+                    self.external_now = self.external_now.max(t);
+                    self.external_now
+                }
+                None => r.ts,
+            };
+            self.expire_until(t, ctx.now, sel, out);
+            let full = self.max_len.is_some_and(|n| self.rows.len() >= n)
+                || self.rows.len() >= self.max_events;
+            if full {
+                if let Some((seq, ts)) = self.rows.pop(&mut self.buf) {
+                    sel.expired(seq, &self.buf, ts, ctx.now, out);
+                }
+            }
+            self.seq += 1;
+            self.rows.push(self.seq, t, r.values);
+            sel.current(self.seq, r.values, r.ts, ctx.now, out);
+            sel.end_emission(out);
+            self.schedule(ctx);
+        }
+    }
+
+    fn on_timer(&mut self, _token: u64, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        self.timer = None;
+        self.expire_until(ctx.now, ctx.now, sel, out);
+        sel.end_emission(out);
+        self.schedule(ctx);
+    }
+
+    fn on_flush(&mut self, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        if self.time_attr.is_some() {
+            self.expire_until(i64::MAX, ctx.now, sel, out);
+            sel.end_emission(out);
+        }
+    }
+
+    fn retained(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn contents(&self, f: &mut dyn FnMut(&[Value], i64)) {
+        let mut buf = Vec::new();
+        for i in 0..self.rows.len() {
+            let (_, ts) = self.rows.get(i, &mut buf);
+            f(&buf, ts);
+        }
+    }
+}
+
+enum TumbleBy {
+    Count(usize),
+    Time { size: i64, offset: i64 },
+    External { attr: usize, size: i64 },
+    Cron(Box<CronSchedule>),
+}
+
+/// `lengthBatch`, `timeBatch`/`tumbling`, `externalTimeBatch`, `cron`: non-overlapping batches.
+/// When the selector aggregates and nobody wants expired rows, rows stream straight into the
+/// aggregates and nothing is retained.
+struct Tumbling {
+    by: TumbleBy,
+    stream: bool,
+    current: RowQueue,
+    previous: RowQueue,
+    /// Rows in the open batch.
+    count: usize,
+    /// End of the open batch (time-based kinds).
+    open_end: Option<i64>,
+    seq: u64,
+    max_events: usize,
+    buf: Vec<Value>,
+}
+
+impl Tumbling {
+    fn new(arity: usize, by: TumbleBy, stream: bool, max_events: usize) -> Tumbling {
+        Tumbling {
+            by,
+            stream,
+            current: RowQueue::new(arity),
+            previous: RowQueue::new(arity),
+            count: 0,
+            open_end: None,
+            seq: 0,
+            max_events,
+            buf: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, row: &[Value], ts: i64, now: i64, sel: &mut Selector, out: &mut Batch) {
+        self.seq += 1;
+        self.count += 1;
+        if self.stream {
+            sel.batch_add(self.seq, row, ts, now, out);
+        } else {
+            if self.current.len() >= self.max_events {
+                // Over the configured bound: the oldest row of the open batch is dropped.
+                let _ = self.current.pop(&mut self.buf);
+            }
+            self.current.push(self.seq, ts, row);
+        }
+    }
+
+    fn close(&mut self, now: i64, sel: &mut Selector, out: &mut Batch) {
+        if self.count == 0 {
+            self.open_end = None;
+            return;
+        }
+        if !self.stream {
+            if sel.keep_expired {
+                for i in 0..self.previous.len() {
+                    let (_, ts) = self.previous.get(i, &mut self.buf);
+                    sel.batch_expired(&self.buf, ts, now, out);
+                }
+            }
+            for i in 0..self.current.len() {
+                let (seq, ts) = self.current.get(i, &mut self.buf);
+                sel.batch_add(seq, &self.buf, ts, now, out);
+            }
+            std::mem::swap(&mut self.previous, &mut self.current);
+            self.current.clear();
+            if !sel.keep_expired {
+                self.previous.clear();
+            }
+        }
+        sel.batch_close(now, out);
+        self.count = 0;
+        self.open_end = None;
+    }
+
+    fn interval_end(&self, t: i64) -> Option<i64> {
+        match &self.by {
+            TumbleBy::Time { size, offset } => {
+                Some(((t - offset).div_euclid(*size) + 1) * size + offset)
+            }
+            TumbleBy::External { size, .. } => Some((t.div_euclid(*size) + 1) * size),
+            TumbleBy::Cron(c) => c.next_after(t),
+            TumbleBy::Count(_) => None,
+        }
+    }
+}
+
+impl Window for Tumbling {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        for r in input.rows() {
+            match &self.by {
+                TumbleBy::Count(n) => {
+                    let n = *n;
+                    self.add(r.values, r.ts, ctx.now, sel, out);
+                    if self.count >= n {
+                        self.close(ctx.now, sel, out);
+                    }
+                }
+                TumbleBy::External { attr, .. } => {
+                    let Some(t) = r.values.get(*attr).and_then(Value::as_i64) else {
+                        continue;
+                    };
+                    if let Some(end) = self.open_end {
+                        if t >= end {
+                            self.close(ctx.now, sel, out);
+                        }
+                    }
+                    if self.open_end.is_none() {
+                        self.open_end = self.interval_end(t);
+                    }
+                    self.add(r.values, r.ts, ctx.now, sel, out);
+                }
+                TumbleBy::Time { .. } | TumbleBy::Cron(_) => {
+                    if self.open_end.is_none() {
+                        if let Some(end) = self.interval_end(r.ts) {
+                            self.open_end = Some(end);
+                            ctx.schedule(end, 0);
+                        }
+                    }
+                    self.add(r.values, r.ts, ctx.now, sel, out);
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, _token: u64, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        self.close(ctx.now, sel, out);
+    }
+
+    fn on_flush(&mut self, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        // Count and external-time batches have no timer: end of time closes the open batch.
+        if matches!(self.by, TumbleBy::Count(_) | TumbleBy::External { .. }) {
+            self.close(ctx.now, sel, out);
+        }
+    }
+
+    fn retained(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+
+    fn contents(&self, f: &mut dyn FnMut(&[Value], i64)) {
+        let mut buf = Vec::new();
+        for i in 0..self.current.len() {
+            let (_, ts) = self.current.get(i, &mut buf);
+            f(&buf, ts);
+        }
+    }
+}
+
+/// `sliding`/`hop`: epoch-aligned windows `[j·slide, j·slide + size)`, each emitted as a batch
+/// at its end.
+struct Hopping {
+    size: i64,
+    slide: i64,
+    rows: RowQueue,
+    /// End of the next window to emit, if a timer is pending.
+    next_end: Option<i64>,
+    seq: u64,
+    max_events: usize,
+    buf: Vec<Value>,
+}
+
+impl Hopping {
+    fn new(arity: usize, size: i64, slide: i64, max_events: usize) -> Hopping {
+        Hopping {
+            size,
+            slide,
+            rows: RowQueue::new(arity),
+            next_end: None,
+            seq: 0,
+            max_events,
+            buf: Vec::new(),
+        }
+    }
+
+    /// End of the first window containing time `t`, if `t` falls in any window.
+    fn first_end(&self, t: i64) -> Option<i64> {
+        let j = (t - self.size).div_euclid(self.slide) + 1;
+        (j * self.slide <= t).then_some(j * self.slide + self.size)
+    }
+
+    fn schedule(&mut self, after: i64, ctx: &mut OpCtx<'_>) {
+        if self.next_end.is_some() {
+            return;
+        }
+        let Some(t0) = self.rows.front_ts() else {
+            return;
+        };
+        let mut end = match self.first_end(t0) {
+            Some(e) => e,
+            None => return,
+        };
+        if end <= after {
+            // Windows ending at or before `after` were emitted already.
+            let k = (after - end).div_euclid(self.slide) + 1;
+            end += k * self.slide;
+        }
+        self.next_end = Some(end);
+        ctx.schedule(end, 0);
+    }
+}
+
+impl Window for Hopping {
+    fn process(
+        &mut self,
+        input: &Batch,
+        ctx: &mut OpCtx<'_>,
+        _sel: &mut Selector,
+        _out: &mut Batch,
+    ) {
+        for r in input.rows() {
+            if self.first_end(r.ts).is_none() {
+                continue; // in a gap between windows (slide > size)
+            }
+            if self.rows.len() >= self.max_events {
+                let _ = self.rows.pop(&mut self.buf);
+            }
+            self.seq += 1;
+            self.rows.push(self.seq, r.ts, r.values);
+            self.schedule(ctx.now, ctx);
+        }
+    }
+
+    fn on_timer(&mut self, _token: u64, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        let Some(end) = self.next_end.take() else {
+            return;
+        };
+        let start = end - self.size;
+        let mut any = false;
+        for i in 0..self.rows.len() {
+            let (seq, ts) = self.rows.get(i, &mut self.buf);
+            if ts >= start && ts < end {
+                sel.batch_add(seq, &self.buf, ts, ctx.now, out);
+                any = true;
+            }
+        }
+        if any {
+            sel.batch_close(ctx.now, out);
+        }
+        // Rows before the next window's start are in no later window.
+        let next_start = start + self.slide;
+        while self.rows.front_ts().is_some_and(|t| t < next_start) {
+            let _ = self.rows.pop(&mut self.buf);
+        }
+        self.schedule(end, ctx);
+    }
+
+    fn retained(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+struct SessionState {
+    rows: RowQueue,
+    last: i64,
+    timer: bool,
+}
+
+/// `session`: per key, a batch closed when no event of the key arrives for `gap`.
+struct Session {
+    gap: i64,
+    key_attr: Option<usize>,
+    arity: usize,
+    sessions: HashMap<Vec<KeyValue>, u64>,
+    states: HashMap<u64, (Vec<KeyValue>, SessionState)>,
+    next_id: u64,
+    seq: u64,
+    max_events: usize,
+    key: Vec<KeyValue>,
+    buf: Vec<Value>,
+}
+
+impl Session {
+    fn new(arity: usize, gap: i64, key_attr: Option<usize>, max_events: usize) -> Session {
+        Session {
+            gap,
+            key_attr,
+            arity,
+            sessions: HashMap::new(),
+            states: HashMap::new(),
+            next_id: 0,
+            seq: 0,
+            max_events,
+            key: Vec::new(),
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl Window for Session {
+    fn process(
+        &mut self,
+        input: &Batch,
+        ctx: &mut OpCtx<'_>,
+        sel: &mut Selector,
+        _out: &mut Batch,
+    ) {
+        for r in input.rows() {
+            self.key.clear();
+            match self.key_attr {
+                Some(a) => self
+                    .key
+                    .push(KeyValue(r.values.get(a).cloned().unwrap_or_default())),
+                None => sel.group_key(r.values, r.ts, ctx.now, &mut self.key),
+            }
+            let id = match self.sessions.get(&self.key[..]) {
+                Some(&id) => id,
+                None => {
+                    self.next_id += 1;
+                    let id = self.next_id;
+                    self.sessions.insert(self.key.clone(), id);
+                    self.states.insert(
+                        id,
+                        (
+                            self.key.clone(),
+                            SessionState {
+                                rows: RowQueue::new(self.arity),
+                                last: r.ts,
+                                timer: false,
+                            },
+                        ),
+                    );
+                    id
+                }
+            };
+            self.seq += 1;
+            if let Some((_, s)) = self.states.get_mut(&id) {
+                if s.rows.len() >= self.max_events {
+                    let _ = s.rows.pop(&mut self.buf);
+                }
+                s.rows.push(self.seq, r.ts, r.values);
+                s.last = r.ts;
+                if !s.timer {
+                    s.timer = true;
+                    ctx.schedule(r.ts.saturating_add(self.gap), id);
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, token: u64, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        let Some((_, s)) = self.states.get_mut(&token) else {
+            return;
+        };
+        let due = s.last.saturating_add(self.gap);
+        if ctx.now < due {
+            // Events arrived since the timer was set: wait for the new deadline.
+            ctx.schedule(due, token);
+            return;
+        }
+        let Some((key, s)) = self.states.remove(&token) else {
+            return;
+        };
+        self.sessions.remove(&key[..]);
+        for i in 0..s.rows.len() {
+            let (seq, ts) = s.rows.get(i, &mut self.buf);
+            sel.batch_add(seq, &self.buf, ts, ctx.now, out);
+        }
+        sel.batch_close(ctx.now, out);
+    }
+
+    fn retained(&self) -> usize {
+        self.states.values().map(|(_, s)| s.rows.len()).sum()
+    }
+}
+
+/// `sort`: keeps the `n` first events by the sort keys.
+struct SortWindow {
+    n: usize,
+    keys: Vec<(usize, bool)>,
+    /// Sorted by the keys, ties by arrival.
+    rows: Vec<(u64, i64, Vec<Value>)>,
+    seq: u64,
+}
+
+impl SortWindow {
+    fn cmp(
+        keys: &[(usize, bool)],
+        a: &(u64, i64, Vec<Value>),
+        b: &(u64, i64, Vec<Value>),
+    ) -> Ordering {
+        for &(k, desc) in keys {
+            let o = match (&a.2[k], &b.2[k]) {
+                (Value::Null, Value::Null) => Ordering::Equal,
+                (Value::Null, _) => Ordering::Less,
+                (_, Value::Null) => Ordering::Greater,
+                (x, y) => x.compare(y).unwrap_or(Ordering::Equal),
+            };
+            let o = if desc { o.reverse() } else { o };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        a.0.cmp(&b.0)
+    }
+}
+
+impl Window for SortWindow {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        for r in input.rows() {
+            self.seq += 1;
+            let entry = (self.seq, r.ts, r.values.to_vec());
+            let pos = self
+                .rows
+                .binary_search_by(|e| Self::cmp(&self.keys, e, &entry))
+                .unwrap_or_else(|p| p);
+            self.rows.insert(pos, entry);
+            if self.rows.len() > self.n {
+                let pushed_out = self.rows.pop();
+                match pushed_out {
+                    Some((seq, ts, row)) if seq == self.seq => {
+                        // The arrival itself sorts last: it enters and leaves at once.
+                        sel.current(seq, &row, ts, ctx.now, out);
+                        sel.expired(seq, &row, ts, ctx.now, out);
+                    }
+                    Some((seq, ts, row)) => {
+                        sel.expired(seq, &row, ts, ctx.now, out);
+                        sel.current(self.seq, r.values, r.ts, ctx.now, out);
+                    }
+                    None => {}
+                }
+            } else {
+                sel.current(self.seq, r.values, r.ts, ctx.now, out);
+            }
+            sel.end_emission(out);
+        }
+    }
+
+    fn retained(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn contents(&self, f: &mut dyn FnMut(&[Value], i64)) {
+        for (_, ts, row) in &self.rows {
+            f(row, *ts);
+        }
+    }
+}
+
+/// `unique`: the latest event per key; a replaced event expires.
+struct UniqueWindow {
+    attr: usize,
+    rows: HashMap<KeyValue, (u64, i64, Vec<Value>)>,
+    order: u64,
+    seq: u64,
+}
+
+impl Window for UniqueWindow {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        for r in input.rows() {
+            self.seq += 1;
+            self.order += 1;
+            let key = KeyValue(r.values.get(self.attr).cloned().unwrap_or_default());
+            if let Some((seq, ts, old)) = self.rows.insert(key, (self.seq, r.ts, r.values.to_vec()))
+            {
+                sel.expired(seq, &old, ts, ctx.now, out);
+            }
+            sel.current(self.seq, r.values, r.ts, ctx.now, out);
+            sel.end_emission(out);
+        }
+    }
+
+    fn retained(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn contents(&self, f: &mut dyn FnMut(&[Value], i64)) {
+        let mut rows: Vec<&(u64, i64, Vec<Value>)> = self.rows.values().collect();
+        rows.sort_by_key(|r| r.0);
+        for (_, ts, row) in rows {
+            f(row, *ts);
+        }
+    }
+}
+
+/// `firstUnique`: only events with a key not seen before pass.
+struct FirstUniqueWindow {
+    attr: usize,
+    seen: HashSet<KeyValue>,
+    seq: u64,
+}
+
+impl Window for FirstUniqueWindow {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        for r in input.rows() {
+            let key = KeyValue(r.values.get(self.attr).cloned().unwrap_or_default());
+            if self.seen.insert(key) {
+                self.seq += 1;
+                sel.current(self.seq, r.values, r.ts, ctx.now, out);
+                sel.end_emission(out);
+            }
+        }
+    }
+
+    fn retained(&self) -> usize {
+        self.seen.len()
+    }
+}
+
+/// `delay`: each event is re-emitted `delay` after it arrived.
+struct Delay {
+    delay: i64,
+    rows: RowQueue,
+    timer: Option<i64>,
+    seq: u64,
+    buf: Vec<Value>,
+}
+
+impl Delay {
+    fn schedule(&mut self, ctx: &mut OpCtx<'_>) {
+        if self.timer.is_none() {
+            if let Some(t) = self.rows.front_ts() {
+                let at = t.saturating_add(self.delay);
+                self.timer = Some(at);
+                ctx.schedule(at, 0);
+            }
+        }
+    }
+
+    fn release(&mut self, now: i64, sel: &mut Selector, out: &mut Batch) {
+        while self
+            .rows
+            .front_ts()
+            .is_some_and(|t| t.saturating_add(self.delay) <= now)
+        {
+            if let Some((seq, ts)) = self.rows.pop(&mut self.buf) {
+                sel.current(seq, &self.buf, ts, now, out);
+                sel.end_emission(out);
+            }
+        }
+    }
+}
+
+impl Window for Delay {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        for r in input.rows() {
+            self.seq += 1;
+            self.rows.push(self.seq, r.ts, r.values);
+        }
+        // A zero delay releases at once.
+        self.release(ctx.now, sel, out);
+        self.schedule(ctx);
+    }
+
+    fn on_timer(&mut self, _token: u64, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
+        self.timer = None;
+        self.release(ctx.now, sel, out);
+        self.schedule(ctx);
+    }
+
+    fn retained(&self) -> usize {
+        self.rows.len()
+    }
+}

@@ -1,0 +1,2 @@
+CREATE STREAM Trades (symbol STRING, price DOUBLE);
+DEFINE STREAM Trades (symbol STRING);

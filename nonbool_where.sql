@@ -1,0 +1,2 @@
+CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);
+INSERT INTO Out SELECT symbol FROM Trades WHERE price * 2;

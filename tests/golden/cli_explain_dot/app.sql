@@ -1,0 +1,2 @@
+CREATE STREAM Trades (symbol STRING, price DOUBLE);
+INSERT INTO Out SELECT symbol, price FROM Trades WHERE price > 10.0;

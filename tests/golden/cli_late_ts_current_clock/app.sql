@@ -1,0 +1,2 @@
+CREATE STREAM S (x INT);
+INSERT INTO Out SELECT x, event_time() AS et FROM S;

@@ -1,0 +1,1 @@
+CREATE STREAM Trades (symbol STRNG, price DOUBLE, volume INT);

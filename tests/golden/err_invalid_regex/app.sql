@@ -1,0 +1,2 @@
+CREATE STREAM S (s STRING);
+INSERT INTO O SELECT regex_match(s, 'a(') AS a FROM S;

@@ -1,0 +1,2 @@
+CREATE STREAM Readings (sensor STRING, ts TIMESTAMP, WATERMARK FOR ts AS ts - 2 SECONDS);
+INSERT INTO Out SELECT sensor FROM Readings;

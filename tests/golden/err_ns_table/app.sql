@@ -1,0 +1,1 @@
+CREATE TABLE Users (id INT, name STRING, PRIMARY KEY (id));

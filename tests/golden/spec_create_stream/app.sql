@@ -1,0 +1,1 @@
+CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);

@@ -1,0 +1,1 @@
+DEFINE STREAM Trades (symbol STRING, price DOUBLE, volume INT);      -- same thing
