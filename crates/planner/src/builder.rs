@@ -6,7 +6,7 @@ use crate::expr::{ColumnSlot, Constant, TypedExpr, TypedExprKind};
 use crate::options::stream_options;
 use crate::plan::{
     AppPlan, Attribute, Operator, QueryPlan, RatePlan, Schema, SelectPlan, StreamId, StreamIo,
-    StreamOrigin, StreamPlan,
+    StreamOrigin, StreamPlan, TriggerPlan,
 };
 use crate::resolve::{AggregateSink, ExprChecker, Scope};
 use crate::types::Type;
@@ -30,7 +30,6 @@ pub const DEFAULT_OUTPUT: &str = "OutputStream";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OtherName {
     Table,
-    Trigger,
     /// Written by a statement that was rejected: errors about it would only repeat that one.
     Poisoned,
 }
@@ -106,18 +105,47 @@ impl Builder<'_> {
                         format!("not supported yet: tables ('{}')", ct.name.name),
                     );
                 }
-                Statement::CreateTrigger(tr) => {
-                    if !self.name_taken(&tr.name) {
-                        self.others.insert(tr.name.name.clone(), OtherName::Trigger);
-                    }
-                    self.error(
-                        tr.span,
-                        format!("not supported yet: triggers ('{}')", tr.name.name),
-                    );
-                }
+                Statement::CreateTrigger(tr) => self.declare_trigger(tr),
                 _ => {}
             }
         }
+    }
+
+    fn declare_trigger(&mut self, tr: &ast::CreateTrigger) {
+        if self.name_taken(&tr.name) {
+            return;
+        }
+        let plan = match &tr.schedule {
+            ast::TriggerSchedule::Start => TriggerPlan::Start,
+            ast::TriggerSchedule::Every(d) => {
+                if d.millis <= 0 {
+                    self.error(d.span, "a trigger period must be positive");
+                    return;
+                }
+                TriggerPlan::Every(d.millis)
+            }
+            ast::TriggerSchedule::Cron { expr, span } => {
+                if let Err(e) = crate::cron::CronSchedule::parse(expr) {
+                    self.error(*span, format!("invalid cron expression '{expr}': {e}"));
+                    return;
+                }
+                TriggerPlan::Cron(expr.clone())
+            }
+        };
+        let id = self.plan.streams.len();
+        self.plan.streams.push(StreamPlan {
+            name: tr.name.name.clone(),
+            schema: Schema {
+                attributes: vec![Attribute {
+                    name: "triggered_time".into(),
+                    ty: Type::Long,
+                }],
+            },
+            origin: StreamOrigin::Trigger(plan),
+            io: StreamIo::Internal,
+            span: tr.name.span,
+        });
+        self.plan.stream_ids.insert(tr.name.name.clone(), id);
     }
 
     fn declare_stream(&mut self, cs: &ast::CreateStream) {
@@ -321,6 +349,13 @@ impl Builder<'_> {
         let target_name = target_ident.map_or(DEFAULT_OUTPUT, |t| t.name.as_str());
         let target_span = target_ident.map_or(q.select.span, |t| t.span);
         let order: Vec<usize> = match self.plan.stream_id(target_name) {
+            Some(id) if matches!(self.plan.streams[id].origin, StreamOrigin::Trigger(_)) => {
+                self.error(
+                    target_span,
+                    format!("cannot insert into trigger '{target_name}'"),
+                );
+                return Err(());
+            }
             Some(id) => self.match_schema(id, &mut body.columns, target_span)?,
             None => {
                 match self.others.get(target_name) {
@@ -329,13 +364,6 @@ impl Builder<'_> {
                             target_span,
                             &format!("table writes (into '{target_name}')"),
                         )
-                    }
-                    Some(OtherName::Trigger) => {
-                        self.error(
-                            target_span,
-                            format!("cannot insert into trigger '{target_name}'"),
-                        );
-                        return Err(());
                     }
                     Some(OtherName::Poisoned) | None => {}
                 }
@@ -464,12 +492,6 @@ impl Builder<'_> {
                 self.unsupported(
                     name.span,
                     &format!("reading table '{}' (tables)", name.name),
-                )?;
-            }
-            Some(OtherName::Trigger) => {
-                self.unsupported(
-                    name.span,
-                    &format!("reading trigger '{}' (triggers)", name.name),
                 )?;
             }
             Some(OtherName::Poisoned) => return Err(()),

@@ -56,12 +56,25 @@ impl std::fmt::Display for Schema {
 }
 
 /// How a stream came to exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamOrigin {
     /// `CREATE STREAM` / `DEFINE STREAM`.
     Declared,
     /// Created by the first `INSERT INTO` that names it.
     Auto,
+    /// `CREATE TRIGGER`: a stream `(triggered_time LONG)` driven by the engine clock.
+    Trigger(TriggerPlan),
+}
+
+/// When a trigger fires (§13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TriggerPlan {
+    /// Once, when the app's clock starts.
+    Start,
+    /// At every multiple of the period (milliseconds) on the app clock.
+    Every(i64),
+    /// At each firing of a six-field cron expression.
+    Cron(String),
 }
 
 /// A connector attached to a stream by its WITH options.
@@ -211,7 +224,8 @@ impl AppPlan {
         inputs.next().is_none().then_some(first)
     }
 
-    /// A declared stream that no query writes and that is not a sink: fed from outside.
+    /// A declared stream that no query writes and that is not a sink or a trigger: fed from
+    /// outside.
     pub fn is_external_input(&self, id: StreamId) -> bool {
         let s = &self.streams[id];
         s.origin == StreamOrigin::Declared
@@ -224,8 +238,14 @@ impl AppPlan {
         let mut out = String::from("streams:\n");
         for (id, s) in self.streams.iter().enumerate() {
             let mut tags = Vec::new();
-            if s.origin == StreamOrigin::Auto {
-                tags.push("auto-created".to_string());
+            match &s.origin {
+                StreamOrigin::Auto => tags.push("auto-created".to_string()),
+                StreamOrigin::Trigger(t) => tags.push(match t {
+                    TriggerPlan::Start => "trigger at start".to_string(),
+                    TriggerPlan::Every(ms) => format!("trigger every {ms} ms"),
+                    TriggerPlan::Cron(c) => format!("trigger cron '{c}'"),
+                }),
+                StreamOrigin::Declared => {}
             }
             match &s.io {
                 StreamIo::Internal => {}

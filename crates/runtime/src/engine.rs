@@ -57,8 +57,23 @@ pub struct EngineStats {
     pub pending_timers: usize,
 }
 
+/// A trigger stream's schedule at run time.
+enum TriggerRuntime {
+    Start,
+    Every(i64),
+    Cron(Box<eventflux_planner::cron::CronSchedule>),
+}
+
+/// Timer owners with this query index are triggers (the operator index is the trigger's).
+const TRIGGER_OWNER: u32 = u32::MAX;
+
 pub struct Engine {
     streams: Vec<StreamRuntime>,
+    triggers: Vec<(StreamId, TriggerRuntime)>,
+    /// Whether the clock has started (triggers scheduled, AT START fired).
+    started: bool,
+    /// Inside `flush`: periodic work (triggers, snapshots) is not rescheduled.
+    flushing: bool,
     queries: Vec<QueryRuntime>,
     listeners: Vec<Box<dyn OutputListener>>,
     timers: TimerService,
@@ -117,8 +132,31 @@ impl Engine {
                 rows_out: 0,
             });
         }
+        let mut triggers = Vec::new();
+        for (id, s) in plan.streams.iter().enumerate() {
+            if let eventflux_planner::plan::StreamOrigin::Trigger(t) = &s.origin {
+                let rt = match t {
+                    eventflux_planner::plan::TriggerPlan::Start => TriggerRuntime::Start,
+                    eventflux_planner::plan::TriggerPlan::Every(ms) => TriggerRuntime::Every(*ms),
+                    eventflux_planner::plan::TriggerPlan::Cron(c) => {
+                        let schedule =
+                            eventflux_planner::cron::CronSchedule::parse(c).map_err(|message| {
+                                CompileError {
+                                    message,
+                                    span: s.span,
+                                }
+                            })?;
+                        TriggerRuntime::Cron(Box::new(schedule))
+                    }
+                };
+                triggers.push((id, rt));
+            }
+        }
         Ok(Engine {
             streams,
+            triggers,
+            started: false,
+            flushing: false,
             queries,
             listeners: Vec::new(),
             timers: TimerService::new(),
@@ -190,6 +228,12 @@ impl Engine {
     /// Moves the clock to `t` (never backwards), first firing every timer due at or before `t`
     /// at its own time.
     pub fn advance_to(&mut self, t: i64) {
+        if !self.started {
+            // The clock starts at the first time it is given (the first replay line, the wall
+            // clock when live).
+            self.now = t;
+            self.start();
+        }
         while let Some((at, owner)) = self.timers.pop_due(t) {
             self.now = self.now.max(at);
             self.fire(owner);
@@ -200,6 +244,7 @@ impl Engine {
     /// End of time (replay `--flush`): fires every pending timer, then lets every operator emit
     /// what it still holds (count-based batches, external-time windows), until nothing is left.
     pub fn flush(&mut self) {
+        self.flushing = true;
         loop {
             while let Some(at) = self.timers.next_deadline() {
                 self.advance_to(at);
@@ -214,6 +259,7 @@ impl Engine {
                         query: q as u32,
                         operator: op as u32,
                         timers: &mut self.timers,
+                        end_of_time: self.flushing,
                     };
                     query.pipeline[op].on_flush(&mut ctx, &mut out);
                     self.continue_from(q, op + 1, out, op);
@@ -223,13 +269,59 @@ impl Engine {
                 break;
             }
         }
+        self.flushing = false;
     }
 
     pub fn next_deadline(&self) -> Option<i64> {
         self.timers.next_deadline()
     }
 
+    /// Starts the clock: AT START triggers fire now, periodic and cron triggers are scheduled.
+    fn start(&mut self) {
+        self.started = true;
+        for i in 0..self.triggers.len() {
+            match &self.triggers[i].1 {
+                TriggerRuntime::Start => self.fire_trigger(i),
+                _ => self.schedule_trigger(i),
+            }
+        }
+    }
+
+    fn schedule_trigger(&mut self, i: usize) {
+        let next = match &self.triggers[i].1 {
+            TriggerRuntime::Start => None,
+            TriggerRuntime::Every(p) => Some((self.now.div_euclid(*p) + 1) * p),
+            TriggerRuntime::Cron(c) => c.next_after(self.now),
+        };
+        if let Some(at) = next {
+            self.timers.schedule(
+                at,
+                TimerOwner {
+                    query: TRIGGER_OWNER,
+                    operator: i as u32,
+                    token: 0,
+                },
+            );
+        }
+    }
+
+    fn fire_trigger(&mut self, i: usize) {
+        let stream = self.triggers[i].0;
+        let mut batch = Batch::new(1);
+        batch.push(self.now, EventKind::Current, &[Value::Long(self.now)]);
+        self.deliver(stream, &batch);
+    }
+
     fn fire(&mut self, owner: TimerOwner) {
+        if owner.query == TRIGGER_OWNER {
+            // At the end of time a periodic trigger would fire forever: it stops instead.
+            if !self.flushing {
+                let i = owner.operator as usize;
+                self.fire_trigger(i);
+                self.schedule_trigger(i);
+            }
+            return;
+        }
         let (q, op) = (owner.query as usize, owner.operator as usize);
         let Some(query) = self.queries.get_mut(q) else {
             return;
@@ -241,6 +333,7 @@ impl Engine {
             query: owner.query,
             operator: owner.operator,
             timers: &mut self.timers,
+            end_of_time: self.flushing,
         };
         query.pipeline[op].on_timer(owner.token, &mut ctx, &mut out);
         self.continue_from(q, op + 1, out, op);
@@ -250,6 +343,9 @@ impl Engine {
     pub fn send(&mut self, stream: StreamId, batch: &Batch) {
         if batch.is_empty() {
             return;
+        }
+        if !self.started {
+            self.start();
         }
         self.deliver(stream, batch);
     }
@@ -276,6 +372,7 @@ impl Engine {
             query: q as u32,
             operator: 0,
             timers: &mut self.timers,
+            end_of_time: self.flushing,
         };
         query.pipeline[0].process(input, &mut ctx, &mut out);
         self.continue_from(q, 1, out, 0);
@@ -297,6 +394,7 @@ impl Engine {
                 query: q as u32,
                 operator: op as u32,
                 timers: &mut self.timers,
+                end_of_time: self.flushing,
             };
             query.pipeline[op].process(&batch, &mut ctx, &mut out);
             query.buffers[slot] = batch;

@@ -18,6 +18,8 @@ pub struct OpCtx<'a> {
     pub query: u32,
     pub operator: u32,
     pub timers: &'a mut TimerService,
+    /// Set during `--flush`: periodic work must not reschedule itself.
+    pub end_of_time: bool,
 }
 
 impl OpCtx<'_> {
@@ -126,7 +128,7 @@ impl BatchOperator for WindowSelect {
                 .contents(&mut |row, ts| sel.emit_row(row, ts, now, out));
             sel.end_emission(out);
         }
-        if self.window.retained() > 0 || self.selector.group_count() > 0 {
+        if !ctx.end_of_time && (self.window.retained() > 0 || self.selector.group_count() > 0) {
             self.schedule_snapshot(ctx);
         }
     }
