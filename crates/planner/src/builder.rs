@@ -6,7 +6,7 @@ use crate::expr::{ColumnSlot, Constant, TypedExpr, TypedExprKind};
 use crate::options::stream_options;
 use crate::plan::{
     AppPlan, Attribute, Operator, QueryPlan, RatePlan, Schema, SelectPlan, StreamId, StreamIo,
-    StreamOrigin, StreamPlan, TriggerPlan,
+    PartitionKeyPlan, PartitionPlan, StreamOrigin, StreamPlan, TriggerPlan,
 };
 use crate::resolve::{AggregateSink, ExprChecker, Scope};
 use crate::types::Type;
@@ -34,8 +34,20 @@ enum OtherName {
     Poisoned,
 }
 
+/// The keys of the PARTITION block being planned.
+#[derive(Clone)]
+struct PartitionContext {
+    block: usize,
+    keys: HashMap<StreamId, PartitionKeyPlan>,
+    purge_idle: Option<i64>,
+}
+
 pub struct Builder<'s> {
     src: &'s str,
+    partition: Option<PartitionContext>,
+    partition_blocks: usize,
+    /// Queries seen so far, for default names (`query-N`, in source order).
+    queries_seen: usize,
     plan: AppPlan,
     others: HashMap<String, OtherName>,
     diags: Vec<Diagnostic>,
@@ -45,6 +57,9 @@ pub struct Builder<'s> {
 pub fn build(app: &ast::App, src: &str) -> Result<AppPlan, Vec<Diagnostic>> {
     let mut b = Builder {
         src,
+        partition: None,
+        partition_blocks: 0,
+        queries_seen: 0,
         plan: AppPlan::default(),
         others: HashMap::new(),
         diags: Vec::new(),
@@ -209,23 +224,18 @@ impl Builder<'_> {
                 _ => {}
             }
         }
-        let mut query_no = 0usize;
         loop {
-            let targets: HashSet<String> = pending.iter().filter_map(|s| target_name(s)).collect();
+            let targets: HashSet<String> = pending.iter().flat_map(|s| targets_of(s)).collect();
             let mut progressed = false;
             let mut still = Vec::new();
             for st in pending {
-                let waits = match st {
-                    Statement::Query(q) => input_names(&q.from)
-                        .into_iter()
-                        .any(|n| !self.is_known(n) && targets.contains(n)),
-                    _ => false,
-                };
+                let waits = inputs_of(st)
+                    .into_iter()
+                    .any(|n| !self.is_known(n) && targets.contains(n));
                 if waits {
                     still.push(st);
                 } else {
-                    query_no += 1;
-                    self.plan_statement(st, query_no);
+                    self.plan_statement(st);
                     progressed = true;
                 }
             }
@@ -236,8 +246,7 @@ impl Builder<'_> {
             if !progressed {
                 // A cycle of auto-created streams: plan them anyway, reporting unknown names.
                 for st in pending {
-                    query_no += 1;
-                    self.plan_statement(st, query_no);
+                    self.plan_statement(st);
                 }
                 break;
             }
@@ -256,9 +265,9 @@ impl Builder<'_> {
         }
     }
 
-    fn plan_statement(&mut self, st: &Statement, query_no: usize) {
+    fn plan_statement(&mut self, st: &Statement) {
         match st {
-            Statement::Query(q) if self.plan_query(q, query_no).is_err() => {
+            Statement::Query(q) if self.plan_query(q).is_err() => {
                 self.poison(target_name(st));
             }
             Statement::Update(u) => {
@@ -276,14 +285,116 @@ impl Builder<'_> {
                     ),
                 );
             }
-            Statement::Partition(p) => {
-                self.error(p.span, "not supported yet: PARTITION blocks");
-                for inner in &p.statements {
-                    self.poison(target_name(inner));
-                }
-            }
+            Statement::Partition(p) => self.plan_partition(p),
             _ => {}
         }
+    }
+
+    fn plan_partition(&mut self, p: &ast::Partition) {
+        let before = self.diags.len();
+        let mut keys: HashMap<StreamId, PartitionKeyPlan> = HashMap::new();
+        for key in &p.keys {
+            let (stream, span) = match key {
+                ast::PartitionKey::Value { stream, span, .. } | ast::PartitionKey::Range { stream, span, .. } => {
+                    (stream, *span)
+                }
+            };
+            let Ok(id) = self.resolve_input(stream) else {
+                continue;
+            };
+            if keys.contains_key(&id) {
+                self.error(span, format!("stream '{}' is partitioned twice in this PARTITION", stream.name));
+                continue;
+            }
+            let schema = self.plan.streams[id].schema.clone();
+            let scope = StreamScope {
+                stream: &stream.name,
+                alias: None,
+                schema: &schema,
+            };
+            let mut diags = std::mem::take(&mut self.diags);
+            let plan = match key {
+                ast::PartitionKey::Value { expr, .. } => {
+                    match ExprChecker::new(&scope, &mut diags).in_clause("in a partition key").check(expr) {
+                        Ok(e) if e.ty == Type::Object => {
+                            diags.push(Diagnostic::error(expr.span, "a partition key cannot be an OBJECT"));
+                            None
+                        }
+                        Ok(e) => Some(PartitionKeyPlan::Value(e)),
+                        Err(_) => None,
+                    }
+                }
+                ast::PartitionKey::Range { ranges, .. } => {
+                    let mut cases = Vec::new();
+                    let mut ok = true;
+                    for r in ranges {
+                        if cases.iter().any(|(_, l): &(TypedExpr, String)| *l == r.label) {
+                            diags.push(Diagnostic::error(r.span, format!("range label '{}' is used twice", r.label)));
+                            ok = false;
+                        }
+                        match ExprChecker::new(&scope, &mut diags)
+                            .in_clause("in a partition range")
+                            .condition(&r.condition, "partition range")
+                        {
+                            Ok(c) => cases.push((c, r.label.clone())),
+                            Err(_) => ok = false,
+                        }
+                    }
+                    ok.then_some(PartitionKeyPlan::Range(cases))
+                }
+            };
+            self.diags = diags;
+            if let Some(plan) = plan {
+                keys.insert(id, plan);
+            }
+        }
+        let mut purge_idle = None;
+        for o in &p.options {
+            if o.key.eq_ignore_ascii_case("purge.idle") {
+                match eventflux_sql::parse_duration_text(&o.value.as_text()) {
+                    Some(ms) if ms > 0 => purge_idle = Some(ms),
+                    _ => self.error(
+                        o.value_span,
+                        format!("option 'purge.idle' must be a duration such as '1 hour', found '{}'", o.value.as_text()),
+                    ),
+                }
+            } else {
+                self.error(
+                    o.key_span,
+                    format!(
+                        "unknown PARTITION option '{}'{}; accepted: purge.idle",
+                        o.key,
+                        suggestion_suffix(&o.key, ["purge.idle"])
+                    ),
+                );
+            }
+        }
+        let block = self.partition_blocks;
+        self.partition_blocks += 1;
+        let failed = self.diags.len() > before;
+        self.partition = Some(PartitionContext {
+            block,
+            keys,
+            purge_idle,
+        });
+        for inner in &p.statements {
+            match inner {
+                Statement::Query(q) if !failed => {
+                    if self.plan_query(q).is_err() {
+                        self.poison(target_name(inner));
+                    }
+                }
+                Statement::Query(_) => self.poison(target_name(inner)),
+                Statement::Update(u) => {
+                    self.error(u.span, format!("not supported yet: table writes (UPDATE {})", u.table.name));
+                }
+                Statement::Delete(d) => {
+                    self.error(d.span, format!("not supported yet: table writes (DELETE FROM {})", d.table.name));
+                }
+                other => self.error(other.span(), "only queries may appear inside PARTITION … BEGIN … END"),
+            }
+        }
+        self.partition = None;
     }
 
     fn unsupported(&mut self, span: Span, what: &str) -> Result<(), ()> {
@@ -291,9 +402,10 @@ impl Builder<'_> {
         Err(())
     }
 
-    fn plan_query(&mut self, q: &ast::Query, query_no: usize) -> Result<(), ()> {
+    fn plan_query(&mut self, q: &ast::Query) -> Result<(), ()> {
         let before = self.diags.len();
-        let (name, options) = self.annotations(&q.annotations, query_no);
+        self.queries_seen += 1;
+        let (name, options) = self.annotations(&q.annotations, self.queries_seen);
 
         // Where the rows go.
         let (target_ident, events) = match &q.output {
@@ -323,6 +435,26 @@ impl Builder<'_> {
             }
         };
         let input = self.resolve_input(&source.name)?;
+        let partition = match &self.partition {
+            None => None,
+            Some(ctx) => match ctx.keys.get(&input) {
+                Some(key) => Some(PartitionPlan {
+                    block: ctx.block,
+                    key: key.clone(),
+                    purge_idle: ctx.purge_idle,
+                }),
+                None => {
+                    self.error(
+                        source.name.span,
+                        format!(
+                            "stream '{}' has no key in this PARTITION: add '<attribute> OF {}' to PARTITION WITH (…)",
+                            source.name.name, source.name.name
+                        ),
+                    );
+                    return Err(());
+                }
+            },
+        };
         if source.unidirectional {
             self.error(
                 source.span,
@@ -429,6 +561,7 @@ impl Builder<'_> {
             target,
             events,
             options,
+            partition,
         });
         Ok(())
     }
@@ -636,6 +769,23 @@ fn target_name(st: &Statement) -> Option<String> {
             | QueryOutput::Delete { target, .. } => target.name.clone(),
         }),
         _ => None,
+    }
+}
+
+/// Every stream a statement (or the queries of a PARTITION block) writes.
+fn targets_of(st: &Statement) -> Vec<String> {
+    match st {
+        Statement::Partition(p) => p.statements.iter().filter_map(target_name).collect(),
+        other => target_name(other).into_iter().collect(),
+    }
+}
+
+/// Every stream a statement (or the queries of a PARTITION block) reads.
+fn inputs_of(st: &Statement) -> Vec<&str> {
+    match st {
+        Statement::Query(q) => input_names(&q.from),
+        Statement::Partition(p) => p.statements.iter().flat_map(inputs_of).collect(),
+        _ => Vec::new(),
     }
 }
 

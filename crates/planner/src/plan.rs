@@ -178,6 +178,27 @@ pub struct QueryPlan {
     pub events: OutputEvents,
     /// `@option('key', 'value')` settings.
     pub options: BTreeMap<String, String>,
+    /// Set for queries inside a PARTITION block: their state is kept per key (§12).
+    pub partition: Option<PartitionPlan>,
+}
+
+/// How a query inside a PARTITION block splits its state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionPlan {
+    /// Which PARTITION block (0-based, in source order).
+    pub block: usize,
+    pub key: PartitionKeyPlan,
+    /// `'purge.idle'`: state of keys without events for this long is dropped (milliseconds).
+    pub purge_idle: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PartitionKeyPlan {
+    /// `expr OF Stream`: one partition per distinct value.
+    Value(TypedExpr),
+    /// `cond AS 'label' OR …`: an event goes to the partition of every condition it satisfies
+    /// (events matching none are dropped).
+    Range(Vec<(TypedExpr, String)>),
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -269,6 +290,17 @@ impl AppPlan {
         for q in &self.queries {
             let _ = writeln!(out, "  query '{}'", q.name);
             let _ = writeln!(out, "    from {}", self.streams[q.input].name);
+            if let Some(p) = &q.partition {
+                let key = match &p.key {
+                    PartitionKeyPlan::Value(e) => format!("by {e}"),
+                    PartitionKeyPlan::Range(r) => {
+                        let cases: Vec<String> = r.iter().map(|(c, l)| format!("{c} AS '{l}'")).collect();
+                        format!("by range {}", cases.join(" OR "))
+                    }
+                };
+                let purge = p.purge_idle.map(|ms| format!(", purge idle after {ms} ms")).unwrap_or_default();
+                let _ = writeln!(out, "    -> partition #{} {key}{purge} (state per key)", p.block);
+            }
             for op in &q.operators {
                 let _ = writeln!(out, "    -> {}", describe_operator(op));
             }

@@ -260,6 +260,8 @@ impl Engine {
                         operator: op as u32,
                         timers: &mut self.timers,
                         end_of_time: self.flushing,
+            instance: 0,
+            stage: 0,
                     };
                     query.pipeline[op].on_flush(&mut ctx, &mut out);
                     self.continue_from(q, op + 1, out, op);
@@ -299,6 +301,8 @@ impl Engine {
                 TimerOwner {
                     query: TRIGGER_OWNER,
                     operator: i as u32,
+                    instance: 0,
+                    stage: 0,
                     token: 0,
                 },
             );
@@ -334,6 +338,8 @@ impl Engine {
             operator: owner.operator,
             timers: &mut self.timers,
             end_of_time: self.flushing,
+            instance: owner.instance,
+            stage: owner.stage,
         };
         query.pipeline[op].on_timer(owner.token, &mut ctx, &mut out);
         self.continue_from(q, op + 1, out, op);
@@ -373,6 +379,8 @@ impl Engine {
             operator: 0,
             timers: &mut self.timers,
             end_of_time: self.flushing,
+            instance: 0,
+            stage: 0,
         };
         query.pipeline[0].process(input, &mut ctx, &mut out);
         self.continue_from(q, 1, out, 0);
@@ -395,6 +403,8 @@ impl Engine {
                 operator: op as u32,
                 timers: &mut self.timers,
                 end_of_time: self.flushing,
+            instance: 0,
+            stage: 0,
             };
             query.pipeline[op].process(&batch, &mut ctx, &mut out);
             query.buffers[slot] = batch;

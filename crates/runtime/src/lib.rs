@@ -7,6 +7,7 @@ pub mod compile;
 pub mod engine;
 pub mod functions;
 pub mod operators;
+pub mod partition;
 pub mod select;
 pub mod timer;
 pub mod value;

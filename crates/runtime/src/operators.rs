@@ -5,6 +5,7 @@ use crate::batch::Batch;
 use crate::compile::{
     compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx,
 };
+use crate::partition::{InstanceFactory, Partitioned};
 use crate::select::Selector;
 use crate::timer::{TimerOwner, TimerService};
 use crate::window::{build_window, removal_of, Window};
@@ -20,6 +21,9 @@ pub struct OpCtx<'a> {
     pub timers: &'a mut TimerService,
     /// Set during `--flush`: periodic work must not reschedule itself.
     pub end_of_time: bool,
+    /// Partition instance and stage of the operator being run (0 outside partitions).
+    pub instance: u32,
+    pub stage: u32,
 }
 
 impl OpCtx<'_> {
@@ -30,6 +34,8 @@ impl OpCtx<'_> {
             TimerOwner {
                 query: self.query,
                 operator: self.operator,
+                instance: self.instance,
+                stage: self.stage,
                 token,
             },
         );
@@ -51,6 +57,10 @@ pub trait BatchOperator: Send {
     /// Events or groups retained (state-size metric).
     fn state_size(&self) -> usize {
         0
+    }
+    /// Whether the operator keeps state between batches (partitions instantiate these per key).
+    fn is_stateful(&self) -> bool {
+        true
     }
 }
 
@@ -84,10 +94,14 @@ impl BatchOperator for StatelessStage {
     fn output_arity(&self) -> usize {
         self.arity
     }
+
+    fn is_stateful(&self) -> bool {
+        false
+    }
 }
 
 /// Timer token reserved for `OUTPUT SNAPSHOT` periods.
-const SNAPSHOT_TOKEN: u64 = u64::MAX;
+const SNAPSHOT_TOKEN: u64 = u32::MAX as u64;
 
 /// A window (or none) feeding a select step, plus `OUTPUT SNAPSHOT` when asked for.
 pub struct WindowSelect {
@@ -351,6 +365,25 @@ pub fn build_pipeline(
     }
     push_stage(&mut pipeline, &mut stage);
     debug_assert_eq!(arity, target_arity);
+    if let Some(part) = &q.partition {
+        if let Some(first) = pipeline.iter().position(|op| op.is_stateful()) {
+            let tail_input = if first == 0 { input_arity } else { pipeline[first - 1].output_arity() };
+            let mut unpartitioned = q.clone();
+            unpartitioned.partition = None;
+            let factory: InstanceFactory = Box::new(move || {
+                let mut ops = build_pipeline(&unpartitioned, input_arity, target_arity)?;
+                Ok(ops.split_off(first))
+            });
+            pipeline.truncate(first);
+            pipeline.push(Box::new(Partitioned::new(
+                &part.key,
+                part.purge_idle,
+                tail_input,
+                target_arity,
+                factory,
+            )?));
+        }
+    }
     Ok(pipeline)
 }
 

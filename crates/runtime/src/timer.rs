@@ -11,6 +11,9 @@ use std::collections::BinaryHeap;
 pub struct TimerOwner {
     pub query: u32,
     pub operator: u32,
+    /// Partition instance and stage inside it (0 for unpartitioned operators).
+    pub instance: u32,
+    pub stage: u32,
     pub token: u64,
 }
 
@@ -75,6 +78,8 @@ mod tests {
         TimerOwner {
             query: 0,
             operator: 0,
+            instance: 0,
+            stage: 0,
             token,
         }
     }

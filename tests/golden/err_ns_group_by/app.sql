@@ -1,2 +1,0 @@
-CREATE STREAM Trades (symbol STRING, price DOUBLE);
-INSERT INTO Out SELECT symbol, price FROM Trades GROUP BY symbol;
