@@ -63,6 +63,34 @@ pub fn clean_error(e: &serde_json::Error) -> String {
     }
 }
 
+/// Implements every non-map `visit_*` of a visitor as an error built by `$msg(found)`.
+#[macro_export]
+macro_rules! reject_non_objects {
+    ($value:ty, $msg:expr) => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<$value, E> {
+            Err(E::custom($msg(self, "a boolean")))
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<$value, E> {
+            Err(E::custom($msg(self, "a number")))
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<$value, E> {
+            Err(E::custom($msg(self, "a number")))
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<$value, E> {
+            Err(E::custom($msg(self, "a number")))
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<$value, E> {
+            Err(E::custom($msg(self, "a string")))
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<$value, E> {
+            Err(E::custom($msg(self, "null")))
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<$value, A::Error> {
+            Err(serde::de::Error::custom($msg(self, "an array")))
+        }
+    };
+}
+
 pub struct RowSeed<'a> {
     decoder: &'a RowDecoder,
     out: &'a mut Vec<Value>,
@@ -72,7 +100,8 @@ impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
+        // `any`, not `map`, so that non-objects reach the visitor and get a clear message.
+        d.deserialize_any(self)
     }
 }
 
@@ -86,6 +115,11 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
             self.decoder.stream
         )
     }
+
+    crate::reject_non_objects!((), |seed: Self, found: &str| format!(
+        "\"data\" must be a JSON object with the attributes of stream '{}', found {found}",
+        seed.decoder.stream
+    ));
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let dec = self.decoder;

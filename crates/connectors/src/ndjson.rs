@@ -116,7 +116,7 @@ impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_> {
     type Value = Parsed<'de>;
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Parsed<'de>, D::Error> {
-        d.deserialize_map(self)
+        d.deserialize_any(self)
     }
 }
 
@@ -126,6 +126,12 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object like {\"stream\": \"S\", \"ts\": 1000, \"data\": {…}}")
     }
+
+    crate::reject_non_objects!(Parsed<'de>, |_seed: Self, found: &str| {
+        format!(
+        "expected a JSON object like {{\"stream\": \"S\", \"ts\": 1000, \"data\": {{…}}}}, found {found}"
+    )
+    });
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed<'de>, A::Error> {
         let mut p = Parsed {
@@ -138,7 +144,9 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             match key.as_ref() {
                 "stream" => {
-                    let name: Cow<'de, str> = map.next_value()?;
+                    let name = map.next_value_seed(TextSeed {
+                        what: "\"stream\" must be a string naming a stream",
+                    })?;
                     let id = self.dec.ids.get(name.as_ref()).copied().ok_or_else(|| {
                         let hint = eventflux_sql::suggestion_suffix(
                             &name,
@@ -155,7 +163,9 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
                     p.ts = Some(ts);
                 }
                 "kind" => {
-                    let k: Cow<'de, str> = map.next_value()?;
+                    let k = map.next_value_seed(TextSeed {
+                        what: "\"kind\" must be \"current\" or \"expired\"",
+                    })?;
                     p.kind = match k.as_ref() {
                         "current" => EventKind::Current,
                         "expired" => EventKind::Expired,
@@ -179,7 +189,7 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
                 }
                 other => {
                     return Err(de::Error::custom(format!(
-                    "unknown key '{other}' in the envelope (expected \"stream\", \"ts\", \"data\")"
+                    "unknown key '{other}' in the envelope (expected \"stream\", \"ts\", \"kind\", \"data\")"
                 )))
                 }
             }
@@ -233,6 +243,67 @@ impl EnvelopeEncoder {
             out.extend_from_slice(b", \"kind\": \"expired\"");
         }
         out.extend_from_slice(b"}\n");
+    }
+}
+
+/// A string field of the envelope; anything else is an error saying what the field must be.
+struct TextSeed {
+    what: &'static str,
+}
+
+impl<'de> DeserializeSeed<'de> for TextSeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextSeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.what)
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Cow<'de, str>, A::Error> {
+        Err(de::Error::custom(format!("{}, found an object", self.what)))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Cow<'de, str>, E> {
+        Err(E::custom(format!("{}, found a boolean", self.what)))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Cow<'de, str>, E> {
+        Err(E::custom(format!("{}, found a number", self.what)))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Cow<'de, str>, E> {
+        Err(E::custom(format!("{}, found a number", self.what)))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Cow<'de, str>, E> {
+        Err(E::custom(format!("{}, found a number", self.what)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Cow<'de, str>, E> {
+        Err(E::custom(format!("{}, found null", self.what)))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Cow<'de, str>, A::Error> {
+        Err(de::Error::custom(format!("{}, found an array", self.what)))
     }
 }
 

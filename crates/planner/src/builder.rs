@@ -5,8 +5,9 @@
 use crate::expr::{ColumnSlot, Constant, TypedExpr, TypedExprKind};
 use crate::options::stream_options;
 use crate::plan::{
-    AppPlan, Attribute, Operator, QueryPlan, RatePlan, Schema, SelectPlan, StreamId, StreamIo,
-    PartitionKeyPlan, PartitionPlan, StreamOrigin, StreamPlan, TriggerPlan,
+    AppPlan, Attribute, EventTimePlan, Operator, PartitionKeyPlan, PartitionPlan, QueryPlan,
+    RatePlan, Schema, SelectPlan, StreamId, StreamIo, StreamOrigin, StreamPlan, TimeDomain,
+    TriggerPlan,
 };
 use crate::resolve::{AggregateSink, ExprChecker, Scope};
 use crate::types::Type;
@@ -65,8 +66,10 @@ pub fn build(app: &ast::App, src: &str) -> Result<AppPlan, Vec<Diagnostic>> {
         diags: Vec::new(),
     };
     b.declare_all(&app.statements);
+    b.resolve_late_streams(&app.statements);
     b.plan_queries(&app.statements);
     b.check_cycles();
+    b.assign_domains();
     if b.diags.is_empty() {
         Ok(b.plan)
     } else {
@@ -159,8 +162,182 @@ impl Builder<'_> {
             origin: StreamOrigin::Trigger(plan),
             io: StreamIo::Internal,
             span: tr.name.span,
+            event_time: None,
+            domain: TimeDomain::Processing,
         });
         self.plan.stream_ids.insert(tr.name.name.clone(), id);
+    }
+
+    /// Checks `WATERMARK FOR col AS col - <duration>` and the event-time options.
+    fn watermark(
+        &mut self,
+        wm: &ast::Watermark,
+        attrs: &[Attribute],
+        options: &[ast::WithOption],
+    ) -> Option<EventTimePlan> {
+        let Some(column) = attrs.iter().position(|a| a.name == wm.column.name) else {
+            let hint = suggestion_suffix(&wm.column.name, attrs.iter().map(|a| a.name.as_str()));
+            self.error(
+                wm.column.span,
+                format!("unknown attribute '{}' in WATERMARK{hint}", wm.column.name),
+            );
+            return None;
+        };
+        if !matches!(attrs[column].ty, Type::Long | Type::Timestamp) {
+            self.error(
+                wm.column.span,
+                format!(
+                    "the WATERMARK attribute '{}' must be LONG or TIMESTAMP, not {}",
+                    wm.column.name, attrs[column].ty
+                ),
+            );
+            return None;
+        }
+        let is_col = |e: &ast::Expr| matches!(&e.kind, ast::ExprKind::Column(c) if c.qualifier.is_none() && c.index.is_none() && c.name.name == wm.column.name);
+        let delay = match &wm.expr.kind {
+            _ if is_col(&wm.expr) => Some(0),
+            ast::ExprKind::Binary {
+                op: ast::BinaryOp::Sub,
+                left,
+                right,
+            } if is_col(left) => match &right.kind {
+                ast::ExprKind::Duration(ms) => Some(*ms),
+                ast::ExprKind::Literal(ast::Literal::Integer { value, .. }) => Some(*value),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(delay) = delay.filter(|d| *d >= 0) else {
+            self.error(
+                wm.expr.span,
+                format!("the WATERMARK expression must be '{0} - <duration>', e.g. {0} - INTERVAL '5' SECOND", wm.column.name),
+            );
+            return None;
+        };
+        let mut idle = None;
+        for o in options {
+            if o.key.eq_ignore_ascii_case("watermark.idle") {
+                match eventflux_sql::parse_duration_text(&o.value.as_text()) {
+                    Some(ms) if ms > 0 => idle = Some(ms),
+                    _ => self.error(
+                        o.value_span,
+                        format!("option 'watermark.idle' must be a duration such as '30 sec', found '{}'", o.value.as_text()),
+                    ),
+                }
+            }
+        }
+        Some(EventTimePlan {
+            column,
+            delay,
+            late_stream: None,
+            idle,
+        })
+    }
+
+    /// Resolves `'late.stream'` options once every stream is declared: a declared late stream
+    /// must have the same schema; otherwise it is created.
+    fn resolve_late_streams(&mut self, statements: &[Statement]) {
+        for st in statements {
+            let Statement::CreateStream(cs) = st else {
+                continue;
+            };
+            let Some(opt) = cs
+                .options
+                .iter()
+                .find(|o| o.key.eq_ignore_ascii_case("late.stream"))
+            else {
+                continue;
+            };
+            let Some(id) = self.plan.stream_id(&cs.name.name) else {
+                continue;
+            };
+            if self.plan.streams[id].event_time.is_none() {
+                continue;
+            }
+            let name = opt.value.as_text();
+            let schema = self.plan.streams[id].schema.clone();
+            let late = match self.plan.stream_id(&name) {
+                Some(l) if l == id => {
+                    self.error(opt.value_span, "'late.stream' cannot be the stream itself");
+                    continue;
+                }
+                Some(l) => {
+                    if self.plan.streams[l].schema != schema {
+                        self.error(
+                            opt.value_span,
+                            format!(
+                                "late stream '{name}' must have the schema of '{}' {}, found {}",
+                                cs.name.name, schema, self.plan.streams[l].schema
+                            ),
+                        );
+                        continue;
+                    }
+                    l
+                }
+                None => {
+                    if self.others.contains_key(&name) {
+                        self.error(opt.value_span, format!("'{name}' is not a stream"));
+                        continue;
+                    }
+                    let l = self.plan.streams.len();
+                    self.plan.streams.push(StreamPlan {
+                        name: name.clone(),
+                        schema,
+                        origin: StreamOrigin::Auto,
+                        io: StreamIo::Internal,
+                        span: opt.value_span,
+                        event_time: None,
+                        domain: TimeDomain::Processing,
+                    });
+                    self.plan.stream_ids.insert(name, l);
+                    l
+                }
+            };
+            if let Some(et) = self.plan.streams[id].event_time.as_mut() {
+                et.late_stream = Some(late);
+            }
+        }
+    }
+
+    /// Event-time streams own their domain; a stream written only by queries reading one
+    /// domain inherits it (its rows arrive in that domain's order).
+    fn assign_domains(&mut self) {
+        for (id, s) in self.plan.streams.iter_mut().enumerate() {
+            s.domain = if s.event_time.is_some() {
+                TimeDomain::EventTime(id)
+            } else {
+                TimeDomain::Processing
+            };
+        }
+        loop {
+            let mut changed = false;
+            for id in 0..self.plan.streams.len() {
+                if self.plan.streams[id].event_time.is_some() {
+                    continue;
+                }
+                let mut writers = self
+                    .plan
+                    .queries
+                    .iter()
+                    .filter(|q| q.target == id)
+                    .map(|q| self.plan.streams[q.input].domain);
+                let Some(first) = writers.next() else {
+                    continue;
+                };
+                let domain = if writers.all(|d| d == first) {
+                    first
+                } else {
+                    TimeDomain::Processing
+                };
+                if self.plan.streams[id].domain != domain {
+                    self.plan.streams[id].domain = domain;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
     }
 
     fn declare_stream(&mut self, cs: &ast::CreateStream) {
@@ -188,15 +365,10 @@ impl Builder<'_> {
                 ty,
             });
         }
-        if let Some(wm) = &cs.watermark {
-            self.error(
-                wm.span,
-                format!(
-                    "not supported yet: event time (WATERMARK on stream '{}')",
-                    cs.name.name
-                ),
-            );
-        }
+        let event_time = cs
+            .watermark
+            .as_ref()
+            .and_then(|wm| self.watermark(wm, &attributes, &cs.options));
         let io = stream_options(&cs.options, cs.watermark.is_some(), &mut self.diags)
             .map(|o| o.io)
             .unwrap_or(StreamIo::Internal);
@@ -207,6 +379,8 @@ impl Builder<'_> {
             origin: StreamOrigin::Declared,
             io,
             span: cs.name.span,
+            event_time,
+            domain: TimeDomain::Processing,
         });
         self.plan.stream_ids.insert(cs.name.name.clone(), id);
     }
@@ -295,15 +469,20 @@ impl Builder<'_> {
         let mut keys: HashMap<StreamId, PartitionKeyPlan> = HashMap::new();
         for key in &p.keys {
             let (stream, span) = match key {
-                ast::PartitionKey::Value { stream, span, .. } | ast::PartitionKey::Range { stream, span, .. } => {
-                    (stream, *span)
-                }
+                ast::PartitionKey::Value { stream, span, .. }
+                | ast::PartitionKey::Range { stream, span, .. } => (stream, *span),
             };
             let Ok(id) = self.resolve_input(stream) else {
                 continue;
             };
             if keys.contains_key(&id) {
-                self.error(span, format!("stream '{}' is partitioned twice in this PARTITION", stream.name));
+                self.error(
+                    span,
+                    format!(
+                        "stream '{}' is partitioned twice in this PARTITION",
+                        stream.name
+                    ),
+                );
                 continue;
             }
             let schema = self.plan.streams[id].schema.clone();
@@ -315,9 +494,15 @@ impl Builder<'_> {
             let mut diags = std::mem::take(&mut self.diags);
             let plan = match key {
                 ast::PartitionKey::Value { expr, .. } => {
-                    match ExprChecker::new(&scope, &mut diags).in_clause("in a partition key").check(expr) {
+                    match ExprChecker::new(&scope, &mut diags)
+                        .in_clause("in a partition key")
+                        .check(expr)
+                    {
                         Ok(e) if e.ty == Type::Object => {
-                            diags.push(Diagnostic::error(expr.span, "a partition key cannot be an OBJECT"));
+                            diags.push(Diagnostic::error(
+                                expr.span,
+                                "a partition key cannot be an OBJECT",
+                            ));
                             None
                         }
                         Ok(e) => Some(PartitionKeyPlan::Value(e)),
@@ -328,8 +513,14 @@ impl Builder<'_> {
                     let mut cases = Vec::new();
                     let mut ok = true;
                     for r in ranges {
-                        if cases.iter().any(|(_, l): &(TypedExpr, String)| *l == r.label) {
-                            diags.push(Diagnostic::error(r.span, format!("range label '{}' is used twice", r.label)));
+                        if cases
+                            .iter()
+                            .any(|(_, l): &(TypedExpr, String)| *l == r.label)
+                        {
+                            diags.push(Diagnostic::error(
+                                r.span,
+                                format!("range label '{}' is used twice", r.label),
+                            ));
                             ok = false;
                         }
                         match ExprChecker::new(&scope, &mut diags)
@@ -355,7 +546,10 @@ impl Builder<'_> {
                     Some(ms) if ms > 0 => purge_idle = Some(ms),
                     _ => self.error(
                         o.value_span,
-                        format!("option 'purge.idle' must be a duration such as '1 hour', found '{}'", o.value.as_text()),
+                        format!(
+                            "option 'purge.idle' must be a duration such as '1 hour', found '{}'",
+                            o.value.as_text()
+                        ),
                     ),
                 }
             } else {
@@ -386,12 +580,24 @@ impl Builder<'_> {
                 }
                 Statement::Query(_) => self.poison(target_name(inner)),
                 Statement::Update(u) => {
-                    self.error(u.span, format!("not supported yet: table writes (UPDATE {})", u.table.name));
+                    self.error(
+                        u.span,
+                        format!("not supported yet: table writes (UPDATE {})", u.table.name),
+                    );
                 }
                 Statement::Delete(d) => {
-                    self.error(d.span, format!("not supported yet: table writes (DELETE FROM {})", d.table.name));
+                    self.error(
+                        d.span,
+                        format!(
+                            "not supported yet: table writes (DELETE FROM {})",
+                            d.table.name
+                        ),
+                    );
                 }
-                other => self.error(other.span(), "only queries may appear inside PARTITION … BEGIN … END"),
+                other => self.error(
+                    other.span(),
+                    "only queries may appear inside PARTITION … BEGIN … END",
+                ),
             }
         }
         self.partition = None;
@@ -524,6 +730,8 @@ impl Builder<'_> {
                     origin: StreamOrigin::Auto,
                     io: StreamIo::Internal,
                     span: target_span,
+                    event_time: None,
+                    domain: TimeDomain::Processing,
                 });
                 self.plan.stream_ids.insert(target_name.to_string(), id);
                 self.others.remove(target_name);

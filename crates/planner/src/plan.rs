@@ -100,6 +100,32 @@ pub struct StreamPlan {
     pub origin: StreamOrigin,
     pub io: StreamIo,
     pub span: Span,
+    /// Set for streams declared with a WATERMARK clause (§3.1).
+    pub event_time: Option<EventTimePlan>,
+    /// Which clock orders this stream's rows and drives time in the queries reading it.
+    pub domain: TimeDomain,
+}
+
+/// `WATERMARK FOR column AS column - delay` and the stream's event-time options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventTimePlan {
+    /// The attribute holding the event time (LONG or TIMESTAMP, epoch ms).
+    pub column: usize,
+    pub delay: i64,
+    /// `'late.stream'`: where events below the watermark go (dropped and counted when unset).
+    pub late_stream: Option<StreamId>,
+    /// `'watermark.idle'`: after this long without events the stream stops holding back the
+    /// watermark of queries reading several streams.
+    pub idle: Option<i64>,
+}
+
+/// The clock of a stream: the engine's processing clock, or the event time of an event-time
+/// stream (the root), whose watermark drives every stream derived from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeDomain {
+    #[default]
+    Processing,
+    EventTime(StreamId),
 }
 
 /// One step of a query's pipeline.
@@ -230,12 +256,10 @@ impl AppPlan {
         self.queries.iter().any(|q| q.target == id)
     }
 
-    /// Streams whose rows the command line prints: written by a query, read by no query and
-    /// consumed by no sink (§15).
+    /// Streams whose rows the command line prints: read by no query and consumed by no sink
+    /// (§15) — outputs of queries, late-event streams, and inputs nothing reads.
     pub fn is_terminal(&self, id: StreamId) -> bool {
-        self.is_written(id)
-            && self.readers(id).next().is_none()
-            && !matches!(self.streams[id].io, StreamIo::Sink(_))
+        self.readers(id).next().is_none() && !matches!(self.streams[id].io, StreamIo::Sink(_))
     }
 
     /// The only stream that receives events from outside, if there is exactly one.
@@ -273,6 +297,15 @@ impl AppPlan {
                 StreamIo::Source(c) => tags.push(format!("source {}/{}", c.extension, c.format)),
                 StreamIo::Sink(c) => tags.push(format!("sink {}/{}", c.extension, c.format)),
             }
+            if let Some(et) = &s.event_time {
+                let mut t = format!("event time #{} - {} ms", et.column, et.delay);
+                if let Some(l) = et.late_stream {
+                    t.push_str(&format!(", late -> {}", self.streams[l].name));
+                }
+                tags.push(t);
+            } else if let TimeDomain::EventTime(root) = s.domain {
+                tags.push(format!("event time of {}", self.streams[root].name));
+            }
             if self.is_external_input(id) {
                 tags.push("input".into());
             }
@@ -294,12 +327,20 @@ impl AppPlan {
                 let key = match &p.key {
                     PartitionKeyPlan::Value(e) => format!("by {e}"),
                     PartitionKeyPlan::Range(r) => {
-                        let cases: Vec<String> = r.iter().map(|(c, l)| format!("{c} AS '{l}'")).collect();
+                        let cases: Vec<String> =
+                            r.iter().map(|(c, l)| format!("{c} AS '{l}'")).collect();
                         format!("by range {}", cases.join(" OR "))
                     }
                 };
-                let purge = p.purge_idle.map(|ms| format!(", purge idle after {ms} ms")).unwrap_or_default();
-                let _ = writeln!(out, "    -> partition #{} {key}{purge} (state per key)", p.block);
+                let purge = p
+                    .purge_idle
+                    .map(|ms| format!(", purge idle after {ms} ms"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "    -> partition #{} {key}{purge} (state per key)",
+                    p.block
+                );
             }
             for op in &q.operators {
                 let _ = writeln!(out, "    -> {}", describe_operator(op));

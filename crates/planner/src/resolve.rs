@@ -427,6 +427,19 @@ impl<'a, 's> ExprChecker<'a, 's> {
             }
             _ => {}
         }
+        if func == ScalarFn::RegexMatch {
+            if let Some(Constant::String(re)) = checked.get(1).and_then(|a| a.as_constant()) {
+                if let Err(e) = regex::Regex::new(re) {
+                    return Err(self.fail(
+                        span,
+                        format!(
+                            "function 'regex_match': invalid regular expression '{re}': {}",
+                            regex_error(&e)
+                        ),
+                    ));
+                }
+            }
+        }
         let args = checked
             .into_iter()
             .zip(sig.arg_types.iter())
@@ -778,4 +791,11 @@ pub fn expr_text(e: &Expr) -> String {
         }
         other => format!("{other:?}"),
     }
+}
+
+/// The last line of a regex error ("unclosed group"), without the crate's multi-line layout.
+pub fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().last().unwrap_or("").trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
 }

@@ -4,15 +4,21 @@
 //! query reading that stream (in definition order), and each query's output is delivered to its
 //! target stream before the next query runs. Per stream, the rows delivered are the same however
 //! the input was chunked into batches.
+//!
+//! Time: the processing clock is moved by the driver (`advance_to`). Each event-time stream
+//! (§3.1) owns a *domain*: its events are buffered and released in timestamp order as its
+//! watermark passes, and the queries reading it (or streams derived from it) run on that domain's
+//! clock and timers, so their windows close when the watermark passes.
 
 use crate::batch::{Batch, EventKind};
 use crate::compile::CompileError;
 use crate::operators::{build_pipeline, BatchOperator, OpCtx};
 use crate::timer::{TimerOwner, TimerService};
 use crate::value::Value;
-use eventflux_planner::plan::{AppPlan, StreamId};
+use eventflux_planner::plan::{AppPlan, StreamId, TimeDomain};
 use eventflux_planner::types::Type;
 use eventflux_sql::ast::OutputEvents;
+use std::collections::BTreeMap;
 
 /// Receives the rows inserted into the streams it is subscribed to.
 pub trait OutputListener: Send {
@@ -55,6 +61,55 @@ pub struct EngineStats {
     pub rows_in: Vec<(String, u64)>,
     pub rows_out: Vec<(String, u64)>,
     pub pending_timers: usize,
+    /// Per query: events or groups its operators retain (window contents, partitions, …).
+    pub state_sizes: Vec<(String, usize)>,
+    /// Per event-time stream: events dropped or routed as late, and events waiting for the
+    /// watermark.
+    pub late_events: Vec<(String, u64)>,
+    pub buffered_events: Vec<(String, usize)>,
+}
+
+/// The clock and timers of one event-time domain.
+#[derive(Default)]
+struct DomainClock {
+    now: i64,
+    timers: TimerService,
+}
+
+/// Reordering buffer and watermark of an event-time stream.
+struct EventTimeState {
+    column: usize,
+    delay: i64,
+    late_stream: Option<StreamId>,
+    domain: usize,
+    max_seen: i64,
+    watermark: i64,
+    /// Buffered rows by (event time, arrival sequence): ties keep arrival order.
+    buffer: BTreeMap<(i64, u64), (EventKind, Vec<Value>)>,
+    seq: u64,
+    late_events: u64,
+}
+
+/// Builds the operator context of query `$q` on the clock of its time domain.
+macro_rules! op_ctx {
+    ($eng:ident, $q:expr, $op:expr, $inst:expr, $stage:expr) => {{
+        let (now, timers) = match $eng.query_domain[$q] {
+            Some(d) => {
+                let c = &mut $eng.domains[d];
+                (c.now, &mut c.timers)
+            }
+            None => ($eng.now, &mut $eng.timers),
+        };
+        OpCtx {
+            now,
+            query: $q as u32,
+            operator: $op as u32,
+            timers,
+            end_of_time: $eng.flushing,
+            instance: $inst,
+            stage: $stage,
+        }
+    }};
 }
 
 /// A trigger stream's schedule at run time.
@@ -78,6 +133,10 @@ pub struct Engine {
     listeners: Vec<Box<dyn OutputListener>>,
     timers: TimerService,
     now: i64,
+    /// Event-time domains, and for each query / event-time stream the domain it belongs to.
+    domains: Vec<DomainClock>,
+    query_domain: Vec<Option<usize>>,
+    event_time: Vec<Option<EventTimeState>>,
 }
 
 /// A row that does not fit its stream's schema.
@@ -152,9 +211,49 @@ impl Engine {
                 triggers.push((id, rt));
             }
         }
+        // One domain per event-time stream; queries join the domain of their input.
+        let mut domain_of_root: BTreeMap<StreamId, usize> = BTreeMap::new();
+        for (id, s) in plan.streams.iter().enumerate() {
+            if s.event_time.is_some() {
+                let n = domain_of_root.len();
+                domain_of_root.insert(id, n);
+            }
+        }
+        let domains = (0..domain_of_root.len())
+            .map(|_| DomainClock::default())
+            .collect();
+        let query_domain = plan
+            .queries
+            .iter()
+            .map(|q| match plan.streams[q.input].domain {
+                TimeDomain::EventTime(root) => domain_of_root.get(&root).copied(),
+                TimeDomain::Processing => None,
+            })
+            .collect();
+        let event_time = plan
+            .streams
+            .iter()
+            .enumerate()
+            .map(|(id, s)| {
+                s.event_time.as_ref().map(|et| EventTimeState {
+                    column: et.column,
+                    delay: et.delay,
+                    late_stream: et.late_stream,
+                    domain: domain_of_root.get(&id).copied().unwrap_or(0),
+                    max_seen: i64::MIN,
+                    watermark: i64::MIN,
+                    buffer: BTreeMap::new(),
+                    seq: 0,
+                    late_events: 0,
+                })
+            })
+            .collect();
         Ok(Engine {
             streams,
             triggers,
+            domains,
+            query_domain,
+            event_time,
             started: false,
             flushing: false,
             queries,
@@ -246,6 +345,15 @@ impl Engine {
     pub fn flush(&mut self) {
         self.flushing = true;
         loop {
+            // Watermarks to the end of time: every buffered event is released in order.
+            for stream in 0..self.event_time.len() {
+                if self.event_time[stream].is_some() {
+                    self.release(stream, i64::MAX);
+                }
+            }
+            for d in 0..self.domains.len() {
+                self.advance_domain(d, i64::MAX);
+            }
             while let Some(at) = self.timers.next_deadline() {
                 self.advance_to(at);
             }
@@ -254,26 +362,99 @@ impl Engine {
                     let query = &mut self.queries[q];
                     let mut out = std::mem::take(&mut query.buffers[op]);
                     out.clear();
-                    let mut ctx = OpCtx {
-                        now: self.now,
-                        query: q as u32,
-                        operator: op as u32,
-                        timers: &mut self.timers,
-                        end_of_time: self.flushing,
-            instance: 0,
-            stage: 0,
-                    };
+                    let mut ctx = op_ctx!(self, q, op, 0, 0);
                     query.pipeline[op].on_flush(&mut ctx, &mut out);
                     self.continue_from(q, op + 1, out, op);
                 }
             }
-            if self.timers.is_empty() {
+            let pending = !self.timers.is_empty()
+                || self.domains.iter().any(|d| !d.timers.is_empty())
+                || self
+                    .event_time
+                    .iter()
+                    .flatten()
+                    .any(|e| !e.buffer.is_empty());
+            if !pending {
                 break;
             }
         }
         self.flushing = false;
     }
 
+    /// Fires the timers of an event-time domain up to `to` and moves its clock there.
+    fn advance_domain(&mut self, d: usize, to: i64) {
+        while let Some((at, owner)) = self.domains[d].timers.pop_due(to) {
+            self.domains[d].now = self.domains[d].now.max(at);
+            self.fire(owner);
+        }
+        self.domains[d].now = self.domains[d].now.max(to);
+    }
+
+    /// Accepts rows into an event-time stream: late rows are routed or dropped, the rest wait
+    /// in the buffer until the watermark passes them.
+    fn ingest(&mut self, stream: StreamId, batch: &Batch) {
+        let mut late = Batch::new(batch.arity());
+        let mut watermark = i64::MIN;
+        if let Some(et) = self.event_time[stream].as_mut() {
+            for r in batch.rows() {
+                let t = r.values.get(et.column).and_then(Value::as_i64);
+                match t {
+                    Some(t) if t >= et.watermark => {
+                        et.seq += 1;
+                        et.buffer.insert((t, et.seq), (r.kind, r.values.to_vec()));
+                        et.max_seen = et.max_seen.max(t);
+                        et.watermark = et.watermark.max(et.max_seen.saturating_sub(et.delay));
+                    }
+                    // Below the watermark, or without an event time at all: late.
+                    _ => {
+                        if et.late_stream.is_some() {
+                            late.push(r.ts, r.kind, r.values);
+                        } else {
+                            et.late_events += 1;
+                        }
+                    }
+                }
+            }
+            watermark = et.watermark;
+        }
+        if !late.is_empty() {
+            if let Some(l) = self.event_time[stream].as_ref().and_then(|e| e.late_stream) {
+                if let Some(et) = self.event_time[stream].as_mut() {
+                    et.late_events += late.len() as u64;
+                }
+                self.deliver(l, &late);
+            }
+        }
+        self.release(stream, watermark);
+    }
+
+    /// Releases buffered rows with event time ≤ `up_to`, in order, each at its own time on the
+    /// stream's domain clock (timers due before it fire first).
+    fn release(&mut self, stream: StreamId, up_to: i64) {
+        let Some(domain) = self.event_time[stream].as_ref().map(|e| e.domain) else {
+            return;
+        };
+        let mut one = Batch::new(self.streams[stream].types.len());
+        loop {
+            let next = self.event_time[stream].as_mut().and_then(|et| {
+                let (&(t, seq), _) = et.buffer.first_key_value()?;
+                if t > up_to {
+                    return None;
+                }
+                et.buffer.remove(&(t, seq)).map(|row| (t, row))
+            });
+            let Some((t, (kind, values))) = next else {
+                break;
+            };
+            self.advance_domain(domain, t);
+            one.clear();
+            one.push(t, kind, &values);
+            self.deliver_now(stream, &one);
+        }
+        if up_to != i64::MIN {
+            self.advance_domain(domain, up_to);
+        }
+    }
     pub fn next_deadline(&self) -> Option<i64> {
         self.timers.next_deadline()
     }
@@ -327,20 +508,13 @@ impl Engine {
             return;
         }
         let (q, op) = (owner.query as usize, owner.operator as usize);
-        let Some(query) = self.queries.get_mut(q) else {
+        if q >= self.queries.len() {
             return;
-        };
+        }
+        let query = &mut self.queries[q];
         let mut out = std::mem::take(&mut query.buffers[op]);
         out.clear();
-        let mut ctx = OpCtx {
-            now: self.now,
-            query: owner.query,
-            operator: owner.operator,
-            timers: &mut self.timers,
-            end_of_time: self.flushing,
-            instance: owner.instance,
-            stage: owner.stage,
-        };
+        let mut ctx = op_ctx!(self, q, op, owner.instance, owner.stage);
         query.pipeline[op].on_timer(owner.token, &mut ctx, &mut out);
         self.continue_from(q, op + 1, out, op);
     }
@@ -356,8 +530,17 @@ impl Engine {
         self.deliver(stream, batch);
     }
 
-    /// Delivers rows to a stream's listeners and then to every query reading it.
+    /// Delivers rows to a stream: event-time streams reorder them first.
     fn deliver(&mut self, stream: StreamId, batch: &Batch) {
+        if self.event_time[stream].is_some() {
+            self.ingest(stream, batch);
+        } else {
+            self.deliver_now(stream, batch);
+        }
+    }
+
+    /// Delivers rows to a stream's listeners and then to every query reading it.
+    fn deliver_now(&mut self, stream: StreamId, batch: &Batch) {
         let s = &mut self.streams[stream];
         s.rows_in += batch.len() as u64;
         for &l in &s.listeners {
@@ -373,15 +556,7 @@ impl Engine {
         let query = &mut self.queries[q];
         let mut out = std::mem::take(&mut query.buffers[0]);
         out.clear();
-        let mut ctx = OpCtx {
-            now: self.now,
-            query: q as u32,
-            operator: 0,
-            timers: &mut self.timers,
-            end_of_time: self.flushing,
-            instance: 0,
-            stage: 0,
-        };
+        let mut ctx = op_ctx!(self, q, 0, 0, 0);
         query.pipeline[0].process(input, &mut ctx, &mut out);
         self.continue_from(q, 1, out, 0);
     }
@@ -397,15 +572,7 @@ impl Engine {
             let query = &mut self.queries[q];
             let mut out = std::mem::take(&mut query.buffers[op]);
             out.clear();
-            let mut ctx = OpCtx {
-                now: self.now,
-                query: q as u32,
-                operator: op as u32,
-                timers: &mut self.timers,
-                end_of_time: self.flushing,
-            instance: 0,
-            stage: 0,
-            };
+            let mut ctx = op_ctx!(self, q, op, 0, 0);
             query.pipeline[op].process(&batch, &mut ctx, &mut out);
             query.buffers[slot] = batch;
             batch = out;
@@ -440,7 +607,36 @@ impl Engine {
                 .iter()
                 .map(|q| (q.name.clone(), q.rows_out))
                 .collect(),
-            pending_timers: self.timers.len(),
+            pending_timers: self.timers.len()
+                + self.domains.iter().map(|d| d.timers.len()).sum::<usize>(),
+            state_sizes: self
+                .queries
+                .iter()
+                .map(|q| {
+                    (
+                        q.name.clone(),
+                        q.pipeline.iter().map(|o| o.state_size()).sum(),
+                    )
+                })
+                .collect(),
+            late_events: self
+                .event_time
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| {
+                    e.as_ref()
+                        .map(|e| (self.streams[i].name.clone(), e.late_events))
+                })
+                .collect(),
+            buffered_events: self
+                .event_time
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| {
+                    e.as_ref()
+                        .map(|e| (self.streams[i].name.clone(), e.buffer.len()))
+                })
+                .collect(),
         }
     }
 }

@@ -791,7 +791,10 @@ impl<T> PatternCache<T> {
 fn build_regex_match(constant: Option<Arc<str>>) -> Result<ScalarImpl, String> {
     if let Some(p) = constant {
         let re = Regex::new(&p).map_err(|e| {
-            format!("function 'regex_match': invalid regular expression '{p}': {e}")
+            format!(
+                "function 'regex_match': invalid regular expression '{p}': {}",
+                eventflux_planner::resolve::regex_error(&e)
+            )
         })?;
         return boxed(move |a| match a {
             [Value::String(s), _] => Value::Bool(re.is_match(s)),

@@ -367,7 +367,11 @@ pub fn build_pipeline(
     debug_assert_eq!(arity, target_arity);
     if let Some(part) = &q.partition {
         if let Some(first) = pipeline.iter().position(|op| op.is_stateful()) {
-            let tail_input = if first == 0 { input_arity } else { pipeline[first - 1].output_arity() };
+            let tail_input = if first == 0 {
+                input_arity
+            } else {
+                pipeline[first - 1].output_arity()
+            };
             let mut unpartitioned = q.clone();
             unpartitioned.partition = None;
             let factory: InstanceFactory = Box::new(move || {

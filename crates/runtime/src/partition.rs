@@ -3,14 +3,17 @@
 //! are purged after `'purge.idle'`.
 
 use crate::batch::Batch;
-use crate::compile::{compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx};
+use crate::compile::{
+    compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx,
+};
 use crate::operators::{BatchOperator, OpCtx};
 use crate::value::{KeyValue, Value};
 use eventflux_planner::plan::PartitionKeyPlan;
 use std::collections::{BTreeMap, HashMap};
 
 /// Builds a fresh copy of the stateful operators for a new key.
-pub type InstanceFactory = Box<dyn Fn() -> Result<Vec<Box<dyn BatchOperator>>, CompileError> + Send>;
+pub type InstanceFactory =
+    Box<dyn Fn() -> Result<Vec<Box<dyn BatchOperator>>, CompileError> + Send>;
 
 enum KeyFn {
     Value(CompiledExpr),
@@ -102,7 +105,15 @@ impl Partitioned {
     }
 
     /// Runs `input` through an instance's operators from `stage` on, appending results to `out`.
-    fn run(inst: &mut Instance, id: u32, first: usize, input: Option<&Batch>, token: Option<u64>, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+    fn run(
+        inst: &mut Instance,
+        id: u32,
+        first: usize,
+        input: Option<&Batch>,
+        token: Option<u64>,
+        ctx: &mut OpCtx<'_>,
+        out: &mut Batch,
+    ) {
         let outer_instance = ctx.instance;
         let outer_stage = ctx.stage;
         ctx.instance = id;
@@ -238,6 +249,9 @@ impl BatchOperator for Partitioned {
     }
 
     fn state_size(&self) -> usize {
-        self.instances.values().map(|i| i.ops.iter().map(|o| o.state_size()).sum::<usize>()).sum()
+        self.instances
+            .values()
+            .map(|i| i.ops.iter().map(|o| o.state_size()).sum::<usize>())
+            .sum()
     }
 }

@@ -124,11 +124,23 @@ pub fn did_you_mean<'a, I>(name: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
-    let limit = (name.chars().count() / 3).max(1) + usize::from(name.len() > 6);
+    // Short names need a closer match: one edit turns any one-letter name into another.
+    let len = name.chars().count();
+    let limit = if len < 3 {
+        1
+    } else {
+        (len / 3).max(1) + usize::from(len > 6)
+    };
+    let lower = name.to_lowercase();
     candidates
         .into_iter()
+        .filter(|c| *c != name)
         .map(|c| (edit_distance(name, c), c))
-        .filter(|(d, _)| *d <= limit)
+        .filter(|(d, c)| {
+            // For one- and two-letter names only a missing or extra last letter counts.
+            let c = c.to_lowercase();
+            *d <= limit && (len >= 3 || *d == 0 || c.starts_with(&lower) || lower.starts_with(&c))
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -161,6 +173,8 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
+        assert_eq!(did_you_mean("y", ["s", "x"]), None);
+        assert_eq!(did_you_mean("ID", ["id"]), Some("id"));
         assert_eq!(did_you_mean("prcie", ["price", "volume"]), Some("price"));
         assert_eq!(did_you_mean("zzz", ["price", "volume"]), None);
         assert_eq!(did_you_mean("Trade", ["Trades"]), Some("Trades"));
