@@ -17,6 +17,12 @@ pub struct Workload {
     pub output: &'static str,
     /// Fills `out` with the values of event number `i`.
     pub generate: fn(&mut Gen, u64, &mut Vec<Value>),
+    /// Distinct symbols the generator draws from.
+    pub symbols: usize,
+    /// Events per millisecond of (virtual) time; 0 keeps every event at time 0.
+    pub events_per_ms: u64,
+    /// Default number of events for the in-process run (0: the command's `--events`).
+    pub default_events: u64,
 }
 
 /// Deterministic generator state (xorshift64*) plus interned strings, so generating events does
@@ -61,15 +67,89 @@ fn gen_trade(g: &mut Gen, _i: u64, out: &mut Vec<Value>) {
     out.extend([sym, Value::Double(price), Value::Int(volume)]);
 }
 
-pub const WORKLOADS: &[Workload] = &[Workload {
-    name: "W1",
-    description: "filter + projection: SELECT symbol, price * volume AS notional FROM Trades WHERE price > 50",
-    sql: "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);\n\
-          INSERT INTO Out SELECT symbol, price * volume AS notional FROM Trades WHERE price > 50;\n",
-    input: "Trades",
-    output: "Out",
-    generate: gen_trade,
-}];
+pub const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "W1",
+        description: "filter + projection: SELECT symbol, price * volume AS notional FROM Trades WHERE price > 50",
+        sql: "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);\n\
+              INSERT INTO Out SELECT symbol, price * volume AS notional FROM Trades WHERE price > 50;\n",
+        input: "Trades",
+        output: "Out",
+        generate: gen_trade,
+        symbols: 100,
+        events_per_ms: 0,
+        default_events: 0,
+    },
+    Workload {
+        name: "W2",
+        description: "tumbling 1 sec, GROUP BY symbol (100 symbols), avg(price), sum(volume); 1M events per virtual second",
+        sql: "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);\n\
+              INSERT INTO Out SELECT symbol, avg(price) AS avg_price, sum(volume) AS volume\n\
+              FROM Trades WINDOW TUMBLING(1 sec) GROUP BY symbol;\n",
+        input: "Trades",
+        output: "Out",
+        generate: gen_trade,
+        symbols: 100,
+        events_per_ms: 1000,
+        default_events: 0,
+    },
+    Workload {
+        name: "W3",
+        description: "PARTITION WITH (symbol OF Trades) around WINDOW('length', 100) avg(price), 100 symbols",
+        sql: "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);\n\
+              PARTITION WITH (symbol OF Trades) BEGIN\n\
+              INSERT INTO Out SELECT symbol, avg(price) AS avg_price FROM Trades WINDOW('length', 100);\n\
+              END;\n",
+        input: "Trades",
+        output: "Out",
+        generate: gen_trade,
+        symbols: 100,
+        events_per_ms: 0,
+        default_events: 0,
+    },
+    Workload {
+        name: "W3-len10",
+        description: "W3 with WINDOW('length', 10): cost must not depend on the window length",
+        sql: "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);\n\
+              PARTITION WITH (symbol OF Trades) BEGIN\n\
+              INSERT INTO Out SELECT symbol, avg(price) AS avg_price FROM Trades WINDOW('length', 10);\n\
+              END;\n",
+        input: "Trades",
+        output: "Out",
+        generate: gen_trade,
+        symbols: 100,
+        events_per_ms: 0,
+        default_events: 0,
+    },
+    Workload {
+        name: "W3-len10000",
+        description: "W3 with WINDOW('length', 10000): cost must not depend on the window length",
+        sql: "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);\n\
+              PARTITION WITH (symbol OF Trades) BEGIN\n\
+              INSERT INTO Out SELECT symbol, avg(price) AS avg_price FROM Trades WINDOW('length', 10000);\n\
+              END;\n",
+        input: "Trades",
+        output: "Out",
+        generate: gen_trade,
+        symbols: 100,
+        events_per_ms: 0,
+        default_events: 0,
+    },
+    Workload {
+        name: "W3-mem",
+        description: "W3 with 100 000 symbols: 10 M events retained (peak RSS must stay below 2 GB)",
+        sql: "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);\n\
+              PARTITION WITH (symbol OF Trades) BEGIN\n\
+              INSERT INTO Out SELECT symbol, avg(price) AS avg_price FROM Trades WINDOW('length', 100);\n\
+              END;\n",
+        input: "Trades",
+        output: "Out",
+        generate: gen_trade,
+        symbols: 100_000,
+        events_per_ms: 0,
+        default_events: 12_000_000,
+    },
+];
 
 pub fn find(name: &str) -> Option<&'static Workload> {
     WORKLOADS.iter().find(|w| w.name.eq_ignore_ascii_case(name))
@@ -144,11 +224,16 @@ fn build(w: &Workload) -> Result<(App, crate::Input, Arc<AtomicU64>), String> {
 
 /// Throughput in-process: pre-generated batches of `batch_size`, sent back to back.
 pub fn in_process(w: &Workload, events: u64, batch_size: usize) -> Result<Report, String> {
+    let events = if w.default_events > 0 {
+        w.default_events
+    } else {
+        events
+    };
     let (mut app, input, count) = build(w)?;
-    let mut gen = Gen::new(42, 100);
+    let mut gen = Gen::new(42, w.symbols);
     let arity = app.plan().streams[input.stream_id()].schema.len();
     // A pool of distinct batches reused cyclically keeps generation out of the measurement.
-    let pool: Vec<Batch> = (0..64)
+    let mut pool: Vec<Batch> = (0..64)
         .map(|b| {
             let mut batch = Batch::with_capacity(arity, batch_size);
             let mut vals = Vec::with_capacity(arity);
@@ -160,9 +245,18 @@ pub fn in_process(w: &Workload, events: u64, batch_size: usize) -> Result<Report
         })
         .collect();
     let batches = events.div_ceil(batch_size as u64);
+    let pool_len = pool.len() as u64;
     let start = Instant::now();
     for b in 0..batches {
-        app.send_batch_unchecked(input, &pool[(b % pool.len() as u64) as usize]);
+        let batch = &mut pool[(b % pool_len) as usize];
+        if w.events_per_ms > 0 {
+            let first = b * batch_size as u64;
+            for (i, ts) in batch.timestamps_mut().iter_mut().enumerate() {
+                *ts = ((first + i as u64) / w.events_per_ms) as i64;
+            }
+            app.advance_to((first / w.events_per_ms) as i64);
+        }
+        app.send_batch_unchecked(input, batch);
     }
     let seconds = start.elapsed().as_secs_f64();
     app.shutdown();
@@ -182,13 +276,16 @@ pub fn in_process(w: &Workload, events: u64, batch_size: usize) -> Result<Report
 /// output of a stateless query is delivered synchronously before `send` returns).
 pub fn latency(w: &Workload, events: u64) -> Result<Report, String> {
     let (mut app, input, count) = build(w)?;
-    let mut gen = Gen::new(7, 100);
+    let mut gen = Gen::new(7, w.symbols);
     let mut vals = Vec::new();
     let mut samples = Vec::with_capacity(events as usize);
     let start = Instant::now();
     for i in 0..events {
         (w.generate)(&mut gen, i, &mut vals);
         let t = Instant::now();
+        if w.events_per_ms > 0 {
+            app.advance_to((i / w.events_per_ms) as i64);
+        }
         app.send(input, &vals).map_err(|e| e.to_string())?;
         samples.push(t.elapsed().as_nanos() as u64);
     }
@@ -223,7 +320,7 @@ pub fn write_replay_file(w: &Workload, events: u64, path: &std::path::Path) -> s
         .stream_id(w.input)
         .ok_or_else(|| std::io::Error::other("no input stream"))?;
     let encoder = eventflux_connectors::RowEncoder::new(&app.plan().streams[id].schema);
-    let mut gen = Gen::new(42, 100);
+    let mut gen = Gen::new(42, w.symbols);
     let mut vals = Vec::new();
     let mut line = Vec::with_capacity(256);
     let prefix = format!("{{\"stream\": \"{}\", \"ts\": ", w.input);
@@ -231,7 +328,12 @@ pub fn write_replay_file(w: &Workload, events: u64, path: &std::path::Path) -> s
         (w.generate)(&mut gen, i, &mut vals);
         line.clear();
         line.extend_from_slice(prefix.as_bytes());
-        line.extend_from_slice(itoa_fmt(i as i64).as_bytes());
+        let ts = if w.events_per_ms > 0 {
+            i / w.events_per_ms
+        } else {
+            i
+        };
+        line.extend_from_slice(itoa_fmt(ts as i64).as_bytes());
         line.extend_from_slice(b", \"data\": ");
         encoder.encode(&vals, &mut line);
         line.extend_from_slice(b"}\n");

@@ -135,6 +135,11 @@ impl Batch {
         &self.timestamps
     }
 
+    /// Row timestamps, for drivers that restamp prepared batches.
+    pub fn timestamps_mut(&mut self) -> &mut [i64] {
+        &mut self.timestamps
+    }
+
     pub fn kinds(&self) -> &[EventKind] {
         &self.kinds
     }

@@ -419,9 +419,19 @@ fn window_select(
     keep_expired: bool,
     snapshot: Option<i64>,
 ) -> Result<Box<dyn BatchOperator>, String> {
-    let selector = Selector::new(plan, removal_of(window), keep_current, keep_expired)
+    let mut selector = Selector::new(plan, removal_of(window), keep_current, keep_expired)
         .map_err(|e| e.message)?;
-    let window = build_window(window, input_arity, max_events, &selector)?;
+    selector.track_last = snapshot.is_some();
+    let retained = crate::select::retained_columns(plan, keep_expired, snapshot.is_some());
+    let need_ts = keep_expired || snapshot.is_some() || crate::select::reads_event_time(plan);
+    let window = build_window(
+        window,
+        input_arity,
+        max_events,
+        &selector,
+        retained,
+        need_ts,
+    )?;
     Ok(Box::new(WindowSelect {
         window,
         selector,

@@ -9,13 +9,16 @@ use crate::compile::{
 use crate::operators::{BatchOperator, OpCtx};
 use crate::value::{KeyValue, Value};
 use eventflux_planner::plan::PartitionKeyPlan;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 
 /// Builds a fresh copy of the stateful operators for a new key.
 pub type InstanceFactory =
     Box<dyn Fn() -> Result<Vec<Box<dyn BatchOperator>>, CompileError> + Send>;
 
 enum KeyFn {
+    /// The key is an input attribute: looked up by reference, no clone per event.
+    Column(usize),
     Value(CompiledExpr),
     Range(Vec<(CompiledPredicate, KeyValue)>),
 }
@@ -33,7 +36,7 @@ const PURGE_INSTANCE: u32 = 0;
 pub struct Partitioned {
     key: KeyFn,
     factory: InstanceFactory,
-    index: HashMap<KeyValue, u32>,
+    index: FxHashMap<KeyValue, u32>,
     /// Instances by id; ids are never reused, so a stale timer cannot reach a new key's state.
     instances: BTreeMap<u32, Instance>,
     next_id: u32,
@@ -56,7 +59,10 @@ impl Partitioned {
         factory: InstanceFactory,
     ) -> Result<Partitioned, CompileError> {
         let key = match key {
-            PartitionKeyPlan::Value(e) => KeyFn::Value(compile_expr(e)?),
+            PartitionKeyPlan::Value(e) => match &e.kind {
+                eventflux_planner::expr::TypedExprKind::Column(c) => KeyFn::Column(c.index),
+                _ => KeyFn::Value(compile_expr(e)?),
+            },
             PartitionKeyPlan::Range(cases) => KeyFn::Range(
                 cases
                     .iter()
@@ -67,7 +73,7 @@ impl Partitioned {
         Ok(Partitioned {
             key,
             factory,
-            index: HashMap::new(),
+            index: FxHashMap::default(),
             instances: BTreeMap::new(),
             next_id: 1,
             purge_idle,
@@ -117,6 +123,18 @@ impl Partitioned {
         let outer_instance = ctx.instance;
         let outer_stage = ctx.stage;
         ctx.instance = id;
+        if inst.ops.len() == 1 && first == 0 {
+            // One stage: write straight into the caller's batch, no copy.
+            ctx.stage = 0;
+            match (input, token) {
+                (Some(b), _) => inst.ops[0].process(b, ctx, out),
+                (None, Some(t)) => inst.ops[0].on_timer(t, ctx, out),
+                (None, None) => inst.ops[0].on_flush(ctx, out),
+            }
+            ctx.instance = outer_instance;
+            ctx.stage = outer_stage;
+            return;
+        }
         for stage in first..inst.ops.len() {
             ctx.stage = stage as u32;
             let mut buf = std::mem::take(&mut inst.buffers[stage]);
@@ -177,8 +195,26 @@ impl BatchOperator for Partitioned {
                 ts: r.ts,
                 now: ctx.now,
             };
+            if let KeyFn::Column(c) = self.key {
+                let key = KeyValue::from_ref(r.values.get(c).unwrap_or(&Value::Null));
+                let id = match self.index.get(key) {
+                    Some(&id) => Some(id),
+                    None => {
+                        let owned = key.clone();
+                        self.instance_for(&owned)
+                    }
+                };
+                if let Some(inst) = id.and_then(|id| self.instances.get_mut(&id).map(|i| (id, i))) {
+                    self.scratch.clear();
+                    self.scratch.push(r.ts, r.kind, r.values);
+                    inst.1.last_seen = ctx.now;
+                    Self::run(inst.1, inst.0, 0, Some(&self.scratch), None, ctx, out);
+                }
+                continue;
+            }
             self.keys.clear();
             match &self.key {
+                KeyFn::Column(_) => {}
                 KeyFn::Value(e) => self.keys.push(KeyValue(e(&ec))),
                 KeyFn::Range(cases) => {
                     for (cond, label) in cases {

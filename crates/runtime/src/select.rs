@@ -19,8 +19,15 @@ use crate::compile::{
 };
 use crate::value::{KeyValue, Value};
 use eventflux_planner::plan::SelectPlan;
+use rustc_hash::FxHashMap;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+
+/// Where an output column comes from when it is a plain attribute or an aggregate.
+#[derive(Debug, Clone, Copy)]
+enum Direct {
+    Input(usize),
+    Aggregate(usize),
+}
 
 struct Group {
     key: Vec<KeyValue>,
@@ -54,13 +61,18 @@ pub struct Selector {
 
     groups: Vec<Option<Group>>,
     free: Vec<usize>,
-    index: HashMap<Vec<KeyValue>, usize>,
+    index: FxHashMap<Vec<KeyValue>, usize>,
     /// Groups in order of first appearance in the open batch.
     batch_order: Vec<usize>,
     batch_no: u64,
     /// Scratch buffers reused for every row.
     key: Vec<KeyValue>,
     eval: Vec<Value>,
+    /// Set when every output column is an input attribute or an aggregate and nothing else
+    /// (HAVING, ORDER BY) needs the evaluation row: outputs are then copied directly.
+    direct: Option<Vec<Direct>>,
+    /// Keep each group's last row in sliding mode (only OUTPUT SNAPSHOT needs it there).
+    pub track_last: bool,
     /// Output rows of the current emission, when ORDER BY / LIMIT / OFFSET need them together.
     pending: Vec<(i64, EventKind, Vec<Value>, Vec<Value>)>,
     buffered: bool,
@@ -122,11 +134,13 @@ impl Selector {
             keep_current,
             groups: Vec::new(),
             free: Vec::new(),
-            index: HashMap::new(),
+            index: FxHashMap::default(),
             batch_order: Vec::new(),
             batch_no: 0,
             key: Vec::new(),
             eval: vec![Value::Null; plan.input_arity + plan.outputs.len() + plan.aggregates.len()],
+            track_last: false,
+            direct: direct_outputs(plan),
             pending: Vec::new(),
             buffered,
         })
@@ -152,6 +166,12 @@ impl Selector {
 
     /// Finds or creates the group of `row`.
     fn group_of(&mut self, row: &[Value], ts: i64, now: i64) -> usize {
+        // Without GROUP BY there is one group: skip hashing the empty key.
+        if self.group_by.is_empty() {
+            if let Some(Some(_)) = self.groups.first() {
+                return 0;
+            }
+        }
         let ctx = EvalCtx { row, ts, now };
         self.key.clear();
         for g in &self.group_by {
@@ -224,6 +244,19 @@ impl Selector {
     ) {
         let n = self.input_arity;
         let m = self.outputs.len();
+        if let Some(direct) = &self.direct {
+            // Plain attributes and aggregates: no evaluation row needed.
+            let group = slot.and_then(|s| self.groups[s].as_ref());
+            out.push_iter(
+                ts,
+                kind,
+                self.emit.iter().map(|&i| match direct[i] {
+                    Direct::Input(c) => row.get(c).cloned().unwrap_or_default(),
+                    Direct::Aggregate(a) => group.map_or(Value::Null, |g| g.accs[a].value()),
+                }),
+            );
+            return;
+        }
         self.eval[..n].clone_from_slice(row);
         if let Some(g) = slot.and_then(|s| self.groups[s].as_ref()) {
             for (i, acc) in g.accs.iter().enumerate() {
@@ -315,10 +348,12 @@ impl Selector {
         }
         let slot = self.group_of(row, ts, now);
         self.accumulate(slot, seq, row, ts, now, true);
-        if let Some(g) = self.groups[slot].as_mut() {
-            g.last.clear();
-            g.last.extend_from_slice(row);
-            g.last_ts = ts;
+        if self.track_last {
+            if let Some(g) = self.groups[slot].as_mut() {
+                g.last.clear();
+                g.last.extend_from_slice(row);
+                g.last_ts = ts;
+            }
         }
         if self.keep_current {
             self.output(Some(slot), row, ts, EventKind::Current, now, out);
@@ -432,4 +467,139 @@ impl Selector {
         }
         self.end_emission(out);
     }
+}
+
+/// Marks the input columns (positions below `arity`) an expression reads.
+fn mark_columns(e: &eventflux_planner::expr::TypedExpr, arity: usize, used: &mut [bool]) {
+    use eventflux_planner::expr::TypedExprKind as K;
+    match &e.kind {
+        K::Column(c) => {
+            if c.index < arity {
+                used[c.index] = true;
+            }
+        }
+        K::Constant(_) | K::EventTime | K::Now => {}
+        K::Neg(a) | K::Not(a) | K::Cast(a) => mark_columns(a, arity, used),
+        K::IsNull { expr, .. } => mark_columns(expr, arity, used),
+        K::Binary { left, right, .. } | K::Concat(left, right) => {
+            mark_columns(left, arity, used);
+            mark_columns(right, arity, used);
+        }
+        K::InList { expr, list, .. } => {
+            mark_columns(expr, arity, used);
+            for i in list {
+                mark_columns(i, arity, used);
+            }
+        }
+        K::Between {
+            expr, low, high, ..
+        } => {
+            for x in [expr, low, high] {
+                mark_columns(x, arity, used);
+            }
+        }
+        K::Like { expr, pattern, .. } => {
+            mark_columns(expr, arity, used);
+            mark_columns(pattern, arity, used);
+        }
+        K::Case { whens, else_result } => {
+            for (c, r) in whens {
+                mark_columns(c, arity, used);
+                mark_columns(r, arity, used);
+            }
+            if let Some(e) = else_result {
+                mark_columns(e, arity, used);
+            }
+        }
+        K::Call { args, .. } => {
+            for a in args {
+                mark_columns(a, arity, used);
+            }
+        }
+    }
+}
+
+/// The input columns a window must keep for the rows it later hands back as expired: the group
+/// keys and aggregate arguments, plus everything the output reads when expired rows (or window
+/// contents, for snapshots) are emitted.
+pub fn retained_columns(plan: &SelectPlan, keep_expired: bool, snapshot: bool) -> Vec<usize> {
+    let n = plan.input_arity;
+    let mut used = vec![false; n];
+    for g in &plan.group_by {
+        mark_columns(g, n, &mut used);
+    }
+    for a in plan.aggregates.iter().filter_map(|a| a.arg.as_ref()) {
+        mark_columns(a, n, &mut used);
+    }
+    if keep_expired || snapshot {
+        for (_, e) in &plan.outputs {
+            mark_columns(e, n, &mut used);
+        }
+        if let Some(h) = &plan.having {
+            mark_columns(h, n, &mut used);
+        }
+        for (e, _) in &plan.order_by {
+            mark_columns(e, n, &mut used);
+        }
+    }
+    (0..n).filter(|&i| used[i]).collect()
+}
+
+/// The direct sources of the output columns, if they are all plain attributes or aggregates and
+/// the query has no HAVING or ORDER BY/LIMIT/OFFSET.
+fn direct_outputs(plan: &SelectPlan) -> Option<Vec<Direct>> {
+    use eventflux_planner::expr::TypedExprKind as K;
+    if plan.having.is_some() || !plan.order_by.is_empty() || plan.limit.is_some() || plan.offset > 0
+    {
+        return None;
+    }
+    let base = plan.aggregate_base();
+    plan.outputs
+        .iter()
+        .map(|(_, e)| match &e.kind {
+            K::Column(c) if c.index < plan.input_arity => Some(Direct::Input(c.index)),
+            K::Column(c) if c.index >= base && c.index - base < plan.aggregates.len() => {
+                // The aggregate's result must already have the output's type (no conversion).
+                (plan.aggregates[c.index - base].result == e.ty)
+                    .then_some(Direct::Aggregate(c.index - base))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn uses_event_time(e: &eventflux_planner::expr::TypedExpr) -> bool {
+    use eventflux_planner::expr::TypedExprKind as K;
+    match &e.kind {
+        K::EventTime => true,
+        K::Column(_) | K::Constant(_) | K::Now => false,
+        K::Neg(a) | K::Not(a) | K::Cast(a) => uses_event_time(a),
+        K::IsNull { expr, .. } => uses_event_time(expr),
+        K::Binary { left, right, .. } | K::Concat(left, right) => {
+            uses_event_time(left) || uses_event_time(right)
+        }
+        K::InList { expr, list, .. } => uses_event_time(expr) || list.iter().any(uses_event_time),
+        K::Between {
+            expr, low, high, ..
+        } => uses_event_time(expr) || uses_event_time(low) || uses_event_time(high),
+        K::Like { expr, pattern, .. } => uses_event_time(expr) || uses_event_time(pattern),
+        K::Case { whens, else_result } => {
+            whens
+                .iter()
+                .any(|(c, r)| uses_event_time(c) || uses_event_time(r))
+                || else_result.as_deref().is_some_and(uses_event_time)
+        }
+        K::Call { args, .. } => args.iter().any(uses_event_time),
+    }
+}
+
+/// Whether group keys or aggregate arguments read `event_time()` (then windows must keep each
+/// row's timestamp for its removal).
+pub fn reads_event_time(plan: &SelectPlan) -> bool {
+    plan.group_by.iter().any(uses_event_time)
+        || plan
+            .aggregates
+            .iter()
+            .filter_map(|a| a.arg.as_ref())
+            .any(uses_event_time)
 }

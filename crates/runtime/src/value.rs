@@ -145,9 +145,16 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 /// A value usable as a hash-map key (GROUP BY keys, partition keys, unique windows): floats
 /// compare by bit pattern with -0.0 folded into 0.0 and every NaN equal.
 #[derive(Debug, Clone)]
+#[repr(transparent)]
 pub struct KeyValue(pub Value);
 
 impl KeyValue {
+    /// Views a value as a key without cloning it (for map lookups).
+    pub fn from_ref(v: &Value) -> &KeyValue {
+        // SAFETY: KeyValue is `repr(transparent)` over Value, so the layouts are identical.
+        unsafe { &*(v as *const Value as *const KeyValue) }
+    }
+
     fn float_bits(v: f64) -> u64 {
         if v == 0.0 {
             0

@@ -10,66 +10,243 @@ use crate::value::{KeyValue, Value};
 use eventflux_planner::cron::CronSchedule;
 use eventflux_planner::window::WindowKind;
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 
-/// Events in arrival order, stored flat.
+/// Events in arrival order, stored flat in a ring buffer: pushing and popping move values, so a
+/// full length window costs no allocation per event. A queue may keep only some columns (those
+/// its consumers read); the others come back as NULL. Sequence numbers must be consecutive, so
+/// they are not stored.
 #[derive(Debug, Clone, Default)]
 pub struct RowQueue {
+    /// Columns of the full row.
     arity: usize,
-    values: VecDeque<Value>,
-    ts: VecDeque<i64>,
-    seq: VecDeque<u64>,
+    /// Positions kept (all when `None`).
+    keep: Option<Vec<usize>>,
+    /// Stored values per row.
+    width: usize,
+    /// `cap * width` slots; row `i` of the ring lives at `((head + i) % cap) * width`.
+    values: Vec<Value>,
+    /// Timestamps, unless the consumers never read them (then every row reads as time 0).
+    ts: Vec<i64>,
+    store_ts: bool,
+    cap: usize,
+    head: usize,
+    len: usize,
+    head_seq: u64,
 }
 
 impl RowQueue {
     pub fn new(arity: usize) -> RowQueue {
         RowQueue {
             arity,
+            width: arity,
+            store_ts: true,
+            ..RowQueue::default()
+        }
+    }
+
+    /// A queue that stores only the columns in `keep` of rows with `arity` columns, and their
+    /// timestamps only if `store_ts`.
+    pub fn with_columns(arity: usize, keep: Vec<usize>, store_ts: bool) -> RowQueue {
+        let keep = (keep.len() != arity).then_some(keep);
+        RowQueue {
+            arity,
+            width: keep.as_ref().map_or(arity, Vec::len),
+            keep,
+            store_ts,
             ..RowQueue::default()
         }
     }
 
     pub fn len(&self) -> usize {
-        self.ts.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ts.is_empty()
+        self.len == 0
     }
 
+    fn cap(&self) -> usize {
+        self.cap
+    }
+
+    fn ts_at(&self, slot: usize) -> i64 {
+        if self.store_ts {
+            self.ts[slot]
+        } else {
+            0
+        }
+    }
+
+    fn slot(&self, i: usize) -> usize {
+        let s = self.head + i;
+        if s >= self.cap() {
+            s - self.cap()
+        } else {
+            s
+        }
+    }
+
+    /// Doubles the capacity, laying the rows out from slot 0.
+    fn grow(&mut self) {
+        let new_cap = (self.cap() * 2).max(4);
+        let mut values = Vec::with_capacity(new_cap * self.width);
+        let mut ts = Vec::with_capacity(if self.store_ts { new_cap } else { 0 });
+        for i in 0..self.len {
+            let s = self.slot(i);
+            for a in 0..self.width {
+                values.push(std::mem::take(&mut self.values[s * self.width + a]));
+            }
+            if self.store_ts {
+                ts.push(self.ts[s]);
+            }
+        }
+        values.resize(new_cap * self.width, Value::Null);
+        if self.store_ts {
+            ts.resize(new_cap, 0);
+        }
+        self.values = values;
+        self.ts = ts;
+        self.cap = new_cap;
+        self.head = 0;
+    }
+
+    /// Appends a row; `seq` must follow the last pushed one.
     pub fn push(&mut self, seq: u64, ts: i64, row: &[Value]) {
-        self.values.extend(row.iter().cloned());
-        self.ts.push_back(ts);
-        self.seq.push_back(seq);
+        if self.len == 0 {
+            self.head_seq = seq;
+        }
+        debug_assert_eq!(seq, self.head_seq + self.len as u64);
+        if self.len == self.cap() {
+            self.grow();
+        }
+        let s = self.slot(self.len);
+        let dst = &mut self.values[s * self.width..(s + 1) * self.width];
+        match &self.keep {
+            None => dst.clone_from_slice(row),
+            Some(keep) => {
+                for (d, &k) in dst.iter_mut().zip(keep) {
+                    *d = row.get(k).cloned().unwrap_or_default();
+                }
+            }
+        }
+        if self.store_ts {
+            self.ts[s] = ts;
+        }
+        self.len += 1;
     }
 
     pub fn front_ts(&self) -> Option<i64> {
-        self.ts.front().copied()
+        (self.len > 0).then(|| self.ts_at(self.head))
+    }
+
+    fn expand(&self, slot: usize, buf: &mut Vec<Value>, take: Option<&mut Vec<Value>>) {
+        let _ = take;
+        let stored = &self.values[slot * self.width..(slot + 1) * self.width];
+        buf.clear();
+        match &self.keep {
+            None => buf.extend_from_slice(stored),
+            Some(keep) => {
+                buf.resize(self.arity, Value::Null);
+                for (v, &k) in stored.iter().zip(keep) {
+                    buf[k] = v.clone();
+                }
+            }
+        }
     }
 
     /// Removes the oldest row into `buf`, returning its sequence number and timestamp.
     pub fn pop(&mut self, buf: &mut Vec<Value>) -> Option<(u64, i64)> {
-        let ts = self.ts.pop_front()?;
-        let seq = self.seq.pop_front()?;
+        if self.len == 0 {
+            return None;
+        }
+        let s = self.head;
         buf.clear();
-        buf.extend(self.values.drain(..self.arity));
-        Some((seq, ts))
+        match &self.keep {
+            None => {
+                for a in 0..self.width {
+                    buf.push(std::mem::take(&mut self.values[s * self.width + a]));
+                }
+            }
+            Some(keep) => {
+                buf.resize(self.arity, Value::Null);
+                for (a, &k) in keep.iter().enumerate() {
+                    buf[k] = std::mem::take(&mut self.values[s * self.width + a]);
+                }
+            }
+        }
+        let seq = self.head_seq;
+        self.head = self.slot(1);
+        self.len -= 1;
+        self.head_seq += 1;
+        if self.len > 0 {
+            // The next pop of a long window touches memory last seen long ago: start loading it
+            // now, while other events are processed.
+            prefetch(&self.values[self.head * self.width..]);
+            if self.store_ts {
+                prefetch(&self.ts[self.head..]);
+            }
+        }
+        Some((seq, self.ts_at(s)))
     }
 
     pub fn get(&self, i: usize, buf: &mut Vec<Value>) -> (u64, i64) {
-        buf.clear();
-        buf.extend(
-            self.values
-                .range(i * self.arity..(i + 1) * self.arity)
-                .cloned(),
-        );
-        (self.seq[i], self.ts[i])
+        let s = self.slot(i);
+        self.expand(s, buf, None);
+        (self.head_seq + i as u64, self.ts_at(s))
     }
 
     pub fn clear(&mut self) {
-        self.values.clear();
-        self.ts.clear();
-        self.seq.clear();
+        for v in &mut self.values {
+            *v = Value::Null;
+        }
+        self.head = 0;
+        self.len = 0;
+    }
+}
+
+/// Hints the CPU to load the cache line holding the start of `data`.
+#[inline(always)]
+fn prefetch<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(first) = data.first() {
+        // SAFETY: prefetching is only a hint; the pointer is valid for reads.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch(
+                first as *const T as *const i8,
+                std::arch::x86_64::_MM_HINT_T0,
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
+}
+
+#[cfg(test)]
+mod ring_tests {
+    use super::*;
+
+    #[test]
+    fn ring_keeps_fifo_order_across_growth_and_wraparound() {
+        let mut q = RowQueue::new(2);
+        let mut buf = Vec::new();
+        let mut next_pop = 0i64;
+        for i in 0..100i64 {
+            q.push(i as u64, i, &[Value::Long(i), Value::Long(-i)]);
+            if i % 3 == 0 {
+                let (seq, ts) = q.pop(&mut buf).unwrap();
+                assert_eq!((seq as i64, ts), (next_pop, next_pop));
+                assert_eq!(buf, vec![Value::Long(next_pop), Value::Long(-next_pop)]);
+                next_pop += 1;
+            }
+        }
+        assert_eq!(q.len(), 100 - 34);
+        assert_eq!(q.front_ts(), Some(next_pop));
+        let (_, ts) = q.get(q.len() - 1, &mut buf);
+        assert_eq!(ts, 99);
+        while q.pop(&mut buf).is_some() {}
+        assert!(q.is_empty());
+        assert_eq!(q.front_ts(), None);
     }
 }
 
@@ -105,26 +282,31 @@ pub fn build_window(
     arity: usize,
     max_events: usize,
     sel: &Selector,
+    retained: Vec<usize>,
+    need_ts: bool,
 ) -> Result<Box<dyn Window>, String> {
+    // Sliding windows hand stored rows back only as expired rows: keep just what those need.
+    let sliding = |n: Option<usize>, d: Option<i64>, attr: Option<usize>| -> Box<dyn Window> {
+        Box::new(Sliding::new(
+            // Time-bounded windows expire by timestamp, so they always keep it.
+            RowQueue::with_columns(
+                arity,
+                retained.clone(),
+                need_ts || d.is_some() || attr.is_some(),
+            ),
+            n,
+            d,
+            attr,
+            max_events,
+        ))
+    };
     let stream_batches = sel.aggregating() && !sel.keep_expired;
     Ok(match kind {
         None => Box::new(Unbounded { seq: 0 }),
-        Some(WindowKind::Length(n)) => {
-            Box::new(Sliding::new(arity, Some(*n), None, None, max_events))
-        }
-        Some(WindowKind::Time(d)) => {
-            Box::new(Sliding::new(arity, None, Some(*d), None, max_events))
-        }
-        Some(WindowKind::TimeLength { time, n }) => {
-            Box::new(Sliding::new(arity, Some(*n), Some(*time), None, max_events))
-        }
-        Some(WindowKind::ExternalTime { attr, size }) => Box::new(Sliding::new(
-            arity,
-            None,
-            Some(*size),
-            Some(*attr),
-            max_events,
-        )),
+        Some(WindowKind::Length(n)) => sliding(Some(*n), None, None),
+        Some(WindowKind::Time(d)) => sliding(None, Some(*d), None),
+        Some(WindowKind::TimeLength { time, n }) => sliding(Some(*n), Some(*time), None),
+        Some(WindowKind::ExternalTime { attr, size }) => sliding(None, Some(*size), Some(*attr)),
         Some(WindowKind::LengthBatch(n)) => Box::new(Tumbling::new(
             arity,
             TumbleBy::Count(*n),
@@ -227,14 +409,14 @@ struct Sliding {
 
 impl Sliding {
     fn new(
-        arity: usize,
+        rows: RowQueue,
         max_len: Option<usize>,
         duration: Option<i64>,
         time_attr: Option<usize>,
         max_events: usize,
     ) -> Sliding {
         Sliding {
-            rows: RowQueue::new(arity),
+            rows,
             max_len,
             duration,
             time_attr,
@@ -593,6 +775,8 @@ struct SessionState {
     rows: RowQueue,
     last: i64,
     timer: bool,
+    /// Sequence numbers are per session (consecutive within its queue).
+    next_seq: u64,
 }
 
 /// `session`: per key, a batch closed when no event of the key arrives for `gap`.
@@ -656,6 +840,7 @@ impl Window for Session {
                                 rows: RowQueue::new(self.arity),
                                 last: r.ts,
                                 timer: false,
+                                next_seq: 0,
                             },
                         ),
                     );
@@ -667,7 +852,8 @@ impl Window for Session {
                 if s.rows.len() >= self.max_events {
                     let _ = s.rows.pop(&mut self.buf);
                 }
-                s.rows.push(self.seq, r.ts, r.values);
+                s.next_seq += 1;
+                s.rows.push(s.next_seq, r.ts, r.values);
                 s.last = r.ts;
                 if !s.timer {
                     s.timer = true;
