@@ -252,9 +252,9 @@ pub fn in_process(w: &Workload, events: u64, batch_size: usize) -> Result<Report
         if w.events_per_ms > 0 {
             let first = b * batch_size as u64;
             for (i, ts) in batch.timestamps_mut().iter_mut().enumerate() {
-                *ts = ((first + i as u64) / w.events_per_ms) as i64;
+                *ts = ((first + i as u64).checked_div(w.events_per_ms).unwrap_or(0)) as i64;
             }
-            app.advance_to((first / w.events_per_ms) as i64);
+            app.advance_to(first.checked_div(w.events_per_ms).unwrap_or(0) as i64);
         }
         app.send_batch_unchecked(input, batch);
     }
@@ -284,7 +284,7 @@ pub fn latency(w: &Workload, events: u64) -> Result<Report, String> {
         (w.generate)(&mut gen, i, &mut vals);
         let t = Instant::now();
         if w.events_per_ms > 0 {
-            app.advance_to((i / w.events_per_ms) as i64);
+            app.advance_to(i.checked_div(w.events_per_ms).unwrap_or(0) as i64);
         }
         app.send(input, &vals).map_err(|e| e.to_string())?;
         samples.push(t.elapsed().as_nanos() as u64);
@@ -328,11 +328,7 @@ pub fn write_replay_file(w: &Workload, events: u64, path: &std::path::Path) -> s
         (w.generate)(&mut gen, i, &mut vals);
         line.clear();
         line.extend_from_slice(prefix.as_bytes());
-        let ts = if w.events_per_ms > 0 {
-            i / w.events_per_ms
-        } else {
-            i
-        };
+        let ts = i.checked_div(w.events_per_ms).unwrap_or(i);
         line.extend_from_slice(itoa_fmt(ts as i64).as_bytes());
         line.extend_from_slice(b", \"data\": ");
         encoder.encode(&vals, &mut line);

@@ -147,6 +147,42 @@ pub struct RunOptions {
     pub replay: Option<String>,
     pub flush: bool,
     pub print: Vec<String>,
+    /// Print the engine's counters to stderr at the end.
+    pub stats: bool,
+}
+
+/// Reports at the end of a run: windows that hit their bound always, all counters with `--stats`.
+fn report_stats(stats: &crate::EngineStats, all: bool) {
+    let stderr = io::stderr();
+    let mut err = stderr.lock();
+    for (q, n) in &stats.window_evictions {
+        if *n > 0 {
+            let _ = writeln!(
+                err,
+                "warning: query '{q}': its window reached window.max_events and evicted {n} events early"
+            );
+        }
+    }
+    if !all {
+        return;
+    }
+    let _ = writeln!(err, "stats:");
+    for (s, n) in &stats.rows_in {
+        let _ = writeln!(err, "  stream {s}: {n} rows");
+    }
+    for (q, n) in &stats.rows_out {
+        let _ = writeln!(err, "  query {q}: {n} rows out");
+    }
+    for (q, n) in &stats.state_sizes {
+        let _ = writeln!(err, "  query {q}: state size {n}");
+    }
+    for (s, n) in &stats.late_events {
+        let _ = writeln!(err, "  stream {s}: {n} late events");
+    }
+    for (s, n) in &stats.buffered_events {
+        let _ = writeln!(err, "  stream {s}: {n} events waiting for the watermark");
+    }
+    let _ = writeln!(err, "  pending timers: {}", stats.pending_timers);
 }
 
 /// Streams printed to stdout: terminal streams plus `--print` ones.
@@ -185,9 +221,9 @@ pub fn run(path: &str, opts: &RunOptions) -> Result<(), Failure> {
                     Failure::usage(format!("error: cannot open replay file '{file}': {e}"))
                 })?)
             };
-            replay(app, &printed, reader, opts.flush)
+            replay(app, &printed, reader, opts.flush, opts.stats)
         }
-        None => live(app, &printed),
+        None => live(app, &printed, opts.stats),
     }
 }
 
@@ -204,6 +240,7 @@ pub fn replay(
     printed: &[StreamId],
     input: impl Read,
     flush: bool,
+    stats: bool,
 ) -> Result<(), Failure> {
     attach_printer(&mut app, printed, false)?;
     let decoder = EnvelopeDecoder::new(app.plan());
@@ -244,13 +281,14 @@ pub fn replay(
     if flush {
         app.flush();
     }
-    app.shutdown();
+    let final_stats = app.shutdown();
+    report_stats(&final_stats, stats);
     Ok(())
 }
 
 /// Live mode: NDJSON events from stdin, timestamped by the wall clock. Timers fire on the wall
 /// clock even while no input arrives. Ends when stdin closes.
-fn live(app: App, printed: &[StreamId]) -> Result<(), Failure> {
+fn live(app: App, printed: &[StreamId], stats: bool) -> Result<(), Failure> {
     let mut app = app.with_clock(ClockMode::Wall);
     attach_printer(&mut app, printed, true)?;
     let decoder = EnvelopeDecoder::new(app.plan());
@@ -301,6 +339,7 @@ fn live(app: App, printed: &[StreamId]) -> Result<(), Failure> {
             Err(e) => eprintln!("line {line_no}: {e}"),
         }
     }
-    app.shutdown();
+    let final_stats = app.shutdown();
+    report_stats(&final_stats, stats);
     Ok(())
 }

@@ -32,6 +32,9 @@ enum Command {
         /// Also print the rows of this stream (repeatable).
         #[arg(long, value_name = "STREAM")]
         print: Vec<String>,
+        /// Print the engine's counters (rows, state sizes, late events, timers) to stderr at the end.
+        #[arg(long)]
+        stats: bool,
     },
     /// Parse and validate an app.
     Check { app: String },
@@ -69,12 +72,14 @@ fn main() -> ExitCode {
             replay,
             flush,
             print,
+            stats,
         } => cli::run(
             &app,
             &RunOptions {
                 replay,
                 flush,
                 print,
+                stats,
             },
         )
         .map(|()| String::new()),

@@ -67,6 +67,8 @@ pub struct EngineStats {
     /// watermark.
     pub late_events: Vec<(String, u64)>,
     pub buffered_events: Vec<(String, usize)>,
+    /// Per query: events dropped because a window reached `window.max_events`.
+    pub window_evictions: Vec<(String, u64)>,
 }
 
 /// The clock and timers of one event-time domain.
@@ -618,6 +620,11 @@ impl Engine {
                         q.pipeline.iter().map(|o| o.state_size()).sum(),
                     )
                 })
+                .collect(),
+            window_evictions: self
+                .queries
+                .iter()
+                .map(|q| (q.name.clone(), q.pipeline.iter().map(|o| o.evicted()).sum()))
                 .collect(),
             late_events: self
                 .event_time

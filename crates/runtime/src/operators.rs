@@ -58,6 +58,10 @@ pub trait BatchOperator: Send {
     fn state_size(&self) -> usize {
         0
     }
+    /// Events dropped because a window reached its `window.max_events` bound.
+    fn evicted(&self) -> u64 {
+        0
+    }
     /// Whether the operator keeps state between batches (partitions instantiate these per key).
     fn is_stateful(&self) -> bool {
         true
@@ -157,6 +161,10 @@ impl BatchOperator for WindowSelect {
 
     fn state_size(&self) -> usize {
         self.window.retained().max(self.selector.group_count())
+    }
+
+    fn evicted(&self) -> u64 {
+        self.window.evicted()
     }
 }
 

@@ -284,6 +284,14 @@ impl BatchOperator for Partitioned {
         self.arity
     }
 
+    fn evicted(&self) -> u64 {
+        self.instances
+            .values()
+            .flat_map(|i| i.ops.iter())
+            .map(|o| o.evicted())
+            .sum()
+    }
+
     fn state_size(&self) -> usize {
         self.instances
             .values()

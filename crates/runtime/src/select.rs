@@ -365,14 +365,15 @@ impl Selector {
     pub fn expired(&mut self, seq: u64, row: &[Value], ts: i64, now: i64, out: &mut Batch) {
         if !self.aggregating {
             if self.keep_expired {
-                self.output(None, row, ts, EventKind::Expired, now, out);
+                self.output(None, row, now, EventKind::Expired, now, out);
             }
             return;
         }
         let slot = self.group_of(row, ts, now);
         self.accumulate(slot, seq, row, ts, now, false);
         if self.keep_expired {
-            self.output(Some(slot), row, ts, EventKind::Expired, now, out);
+            // An expired row is stamped with the time it expires (Siddhi does the same).
+            self.output(Some(slot), row, now, EventKind::Expired, now, out);
         }
         if self.groups[slot].as_ref().is_some_and(|g| g.live == 0) {
             self.drop_group(slot);
@@ -409,9 +410,9 @@ impl Selector {
     }
 
     /// Emits a row of the previous batch as expired (non-aggregating batch windows).
-    pub fn batch_expired(&mut self, row: &[Value], ts: i64, now: i64, out: &mut Batch) {
+    pub fn batch_expired(&mut self, row: &[Value], now: i64, out: &mut Batch) {
         if !self.aggregating && self.keep_expired {
-            self.output(None, row, ts, EventKind::Expired, now, out);
+            self.output(None, row, now, EventKind::Expired, now, out);
         }
     }
 

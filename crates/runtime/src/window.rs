@@ -222,34 +222,6 @@ fn prefetch<T>(data: &[T]) {
     let _ = data;
 }
 
-#[cfg(test)]
-mod ring_tests {
-    use super::*;
-
-    #[test]
-    fn ring_keeps_fifo_order_across_growth_and_wraparound() {
-        let mut q = RowQueue::new(2);
-        let mut buf = Vec::new();
-        let mut next_pop = 0i64;
-        for i in 0..100i64 {
-            q.push(i as u64, i, &[Value::Long(i), Value::Long(-i)]);
-            if i % 3 == 0 {
-                let (seq, ts) = q.pop(&mut buf).unwrap();
-                assert_eq!((seq as i64, ts), (next_pop, next_pop));
-                assert_eq!(buf, vec![Value::Long(next_pop), Value::Long(-next_pop)]);
-                next_pop += 1;
-            }
-        }
-        assert_eq!(q.len(), 100 - 34);
-        assert_eq!(q.front_ts(), Some(next_pop));
-        let (_, ts) = q.get(q.len() - 1, &mut buf);
-        assert_eq!(ts, 99);
-        while q.pop(&mut buf).is_some() {}
-        assert!(q.is_empty());
-        assert_eq!(q.front_ts(), None);
-    }
-}
-
 /// A window: receives input batches and timer callbacks, and calls the selector.
 pub trait Window: Send {
     fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch);
@@ -262,6 +234,10 @@ pub trait Window: Send {
     }
     /// Events currently retained (state-size metric).
     fn retained(&self) -> usize;
+    /// Events evicted because the window reached `window.max_events`.
+    fn evicted(&self) -> u64 {
+        0
+    }
     /// The retained events, oldest first (for OUTPUT SNAPSHOT without aggregation).
     fn contents(&self, f: &mut dyn FnMut(&[Value], i64)) {
         let _ = f;
@@ -394,6 +370,7 @@ impl Window for Unbounded {
 
 /// `length`, `time`, `timeLength`, `externalTime`: sliding windows bounded by count and/or time.
 struct Sliding {
+    evicted: u64,
     rows: RowQueue,
     max_len: Option<usize>,
     duration: Option<i64>,
@@ -424,6 +401,7 @@ impl Sliding {
             timer: None,
             seq: 0,
             max_events,
+            evicted: 0,
             buf: Vec::new(),
         }
     }
@@ -472,9 +450,12 @@ impl Window for Sliding {
                 None => r.ts,
             };
             self.expire_until(t, ctx.now, sel, out);
-            let full = self.max_len.is_some_and(|n| self.rows.len() >= n)
-                || self.rows.len() >= self.max_events;
-            if full {
+            let at_length = self.max_len.is_some_and(|n| self.rows.len() >= n);
+            let over_bound = !at_length && self.rows.len() >= self.max_events;
+            if over_bound {
+                self.evicted += 1;
+            }
+            if at_length || over_bound {
                 if let Some((seq, ts)) = self.rows.pop(&mut self.buf) {
                     sel.expired(seq, &self.buf, ts, ctx.now, out);
                 }
@@ -501,6 +482,10 @@ impl Window for Sliding {
         }
     }
 
+    fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
     fn retained(&self) -> usize {
         self.rows.len()
     }
@@ -525,6 +510,7 @@ enum TumbleBy {
 /// When the selector aggregates and nobody wants expired rows, rows stream straight into the
 /// aggregates and nothing is retained.
 struct Tumbling {
+    evicted: u64,
     by: TumbleBy,
     stream: bool,
     current: RowQueue,
@@ -549,6 +535,7 @@ impl Tumbling {
             open_end: None,
             seq: 0,
             max_events,
+            evicted: 0,
             buf: Vec::new(),
         }
     }
@@ -561,6 +548,7 @@ impl Tumbling {
         } else {
             if self.current.len() >= self.max_events {
                 // Over the configured bound: the oldest row of the open batch is dropped.
+                self.evicted += 1;
                 let _ = self.current.pop(&mut self.buf);
             }
             self.current.push(self.seq, ts, row);
@@ -575,8 +563,8 @@ impl Tumbling {
         if !self.stream {
             if sel.keep_expired {
                 for i in 0..self.previous.len() {
-                    let (_, ts) = self.previous.get(i, &mut self.buf);
-                    sel.batch_expired(&self.buf, ts, now, out);
+                    self.previous.get(i, &mut self.buf);
+                    sel.batch_expired(&self.buf, now, out);
                 }
             }
             for i in 0..self.current.len() {
@@ -655,6 +643,10 @@ impl Window for Tumbling {
         }
     }
 
+    fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
     fn retained(&self) -> usize {
         self.current.len() + self.previous.len()
     }
@@ -671,6 +663,7 @@ impl Window for Tumbling {
 /// `sliding`/`hop`: epoch-aligned windows `[j·slide, j·slide + size)`, each emitted as a batch
 /// at its end.
 struct Hopping {
+    evicted: u64,
     size: i64,
     slide: i64,
     rows: RowQueue,
@@ -690,6 +683,7 @@ impl Hopping {
             next_end: None,
             seq: 0,
             max_events,
+            evicted: 0,
             buf: Vec::new(),
         }
     }
@@ -734,6 +728,7 @@ impl Window for Hopping {
                 continue; // in a gap between windows (slide > size)
             }
             if self.rows.len() >= self.max_events {
+                self.evicted += 1;
                 let _ = self.rows.pop(&mut self.buf);
             }
             self.seq += 1;
@@ -766,6 +761,10 @@ impl Window for Hopping {
         self.schedule(end, ctx);
     }
 
+    fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
     fn retained(&self) -> usize {
         self.rows.len()
     }
@@ -781,6 +780,7 @@ struct SessionState {
 
 /// `session`: per key, a batch closed when no event of the key arrives for `gap`.
 struct Session {
+    evicted: u64,
     gap: i64,
     key_attr: Option<usize>,
     arity: usize,
@@ -804,6 +804,7 @@ impl Session {
             next_id: 0,
             seq: 0,
             max_events,
+            evicted: 0,
             key: Vec::new(),
             buf: Vec::new(),
         }
@@ -850,6 +851,7 @@ impl Window for Session {
             self.seq += 1;
             if let Some((_, s)) = self.states.get_mut(&id) {
                 if s.rows.len() >= self.max_events {
+                    self.evicted += 1;
                     let _ = s.rows.pop(&mut self.buf);
                 }
                 s.next_seq += 1;
@@ -882,6 +884,10 @@ impl Window for Session {
             sel.batch_add(seq, &self.buf, ts, ctx.now, out);
         }
         sel.batch_close(ctx.now, out);
+    }
+
+    fn evicted(&self) -> u64 {
+        self.evicted
     }
 
     fn retained(&self) -> usize {
@@ -1075,5 +1081,33 @@ impl Window for Delay {
 
     fn retained(&self) -> usize {
         self.rows.len()
+    }
+}
+
+#[cfg(test)]
+mod ring_tests {
+    use super::*;
+
+    #[test]
+    fn ring_keeps_fifo_order_across_growth_and_wraparound() {
+        let mut q = RowQueue::new(2);
+        let mut buf = Vec::new();
+        let mut next_pop = 0i64;
+        for i in 0..100i64 {
+            q.push(i as u64, i, &[Value::Long(i), Value::Long(-i)]);
+            if i % 3 == 0 {
+                let (seq, ts) = q.pop(&mut buf).unwrap();
+                assert_eq!((seq as i64, ts), (next_pop, next_pop));
+                assert_eq!(buf, vec![Value::Long(next_pop), Value::Long(-next_pop)]);
+                next_pop += 1;
+            }
+        }
+        assert_eq!(q.len(), 100 - 34);
+        assert_eq!(q.front_ts(), Some(next_pop));
+        let (_, ts) = q.get(q.len() - 1, &mut buf);
+        assert_eq!(ts, 99);
+        while q.pop(&mut buf).is_some() {}
+        assert!(q.is_empty());
+        assert_eq!(q.front_ts(), None);
     }
 }
