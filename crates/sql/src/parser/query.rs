@@ -325,8 +325,10 @@ impl Parser<'_> {
 
     /// `AS name` or an implicit alias.
     fn opt_alias(&mut self) -> PResult<Option<Ident>> {
+        // After AS nothing but a name can follow, so keywords are fine as output names
+        // (`count() AS at`, `… AS end`).
         if self.eat_kw("AS") {
-            return Ok(Some(self.name("an alias after AS")?));
+            return Ok(Some(self.member_name("an alias after AS")?));
         }
         if self.at_implicit_alias() {
             return Ok(Some(self.name("an alias")?));
