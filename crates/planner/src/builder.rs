@@ -138,14 +138,14 @@ impl Builder<'_> {
             ast::TriggerSchedule::Every(d) => {
                 if d.millis <= 0 {
                     self.error(d.span, "a trigger period must be positive");
-                    return;
                 }
-                TriggerPlan::Every(d.millis)
+                TriggerPlan::Every(d.millis.max(1))
             }
             ast::TriggerSchedule::Cron { expr, span } => {
+                // On error the trigger is still declared, so queries reading it get no
+                // follow-on "unknown stream" errors.
                 if let Err(e) = crate::cron::CronSchedule::parse(expr) {
                     self.error(*span, format!("invalid cron expression '{expr}': {e}"));
-                    return;
                 }
                 TriggerPlan::Cron(expr.clone())
             }

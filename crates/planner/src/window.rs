@@ -190,7 +190,21 @@ impl Args<'_> {
         };
         match ms {
             Some(ms) if ms > 0 || (allow_zero && ms == 0) => Some(ms),
-            _ => {
+            Some(ms) => {
+                let (span, name) = (e.span, self.name);
+                let found = format_duration(ms);
+                let kind = if allow_zero {
+                    "a non-negative"
+                } else {
+                    "a positive"
+                };
+                self.err(
+                    span,
+                    format!("window '{name}' expects {what} as {kind} duration such as 5 sec, found {found}"),
+                );
+                None
+            }
+            None => {
                 let (span, name) = (e.span, self.name);
                 self.err(
                     span,
@@ -443,4 +457,15 @@ pub fn check_window(
         return None;
     }
     Some(WindowPlan { kind, span: w.span })
+}
+
+/// A duration for messages: `0 sec`, `1500 ms`, `2 min`.
+fn format_duration(ms: i64) -> String {
+    if ms != 0 && ms % 60_000 == 0 {
+        format!("{} min", ms / 60_000)
+    } else if ms % 1000 == 0 {
+        format!("{} sec", ms / 1000)
+    } else {
+        format!("{ms} ms")
+    }
 }

@@ -346,6 +346,9 @@ impl Engine {
     /// what it still holds (count-based batches, external-time windows), until nothing is left.
     pub fn flush(&mut self) {
         self.flushing = true;
+        // Periodic triggers would fire for ever: at the end of time they stop, without moving
+        // the clock to their next due time.
+        self.timers.retain(|o| o.query != TRIGGER_OWNER);
         loop {
             // Watermarks to the end of time: every buffered event is released in order.
             for stream in 0..self.event_time.len() {

@@ -113,6 +113,8 @@ pub struct WindowSelect {
     selector: Selector,
     snapshot_every: Option<i64>,
     snapshot_pending: bool,
+    /// Rows computed but not emitted (everything but snapshots, under OUTPUT SNAPSHOT).
+    discard: Batch,
     arity: usize,
 }
 
@@ -127,13 +129,26 @@ impl WindowSelect {
 
 impl BatchOperator for WindowSelect {
     fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
-        self.window.process(input, ctx, &mut self.selector, out);
+        if self.snapshot_every.is_some() {
+            // With OUTPUT SNAPSHOT only the periodic snapshots are emitted.
+            self.discard.clear();
+            self.window
+                .process(input, ctx, &mut self.selector, &mut self.discard);
+        } else {
+            self.window.process(input, ctx, &mut self.selector, out);
+        }
         self.schedule_snapshot(ctx);
     }
 
     fn on_timer(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
         if token != SNAPSHOT_TOKEN {
-            self.window.on_timer(token, ctx, &mut self.selector, out);
+            if self.snapshot_every.is_some() {
+                self.discard.clear();
+                self.window
+                    .on_timer(token, ctx, &mut self.selector, &mut self.discard);
+            } else {
+                self.window.on_timer(token, ctx, &mut self.selector, out);
+            }
             return;
         }
         self.snapshot_pending = false;
@@ -445,6 +460,7 @@ fn window_select(
         selector,
         snapshot_every: snapshot,
         snapshot_pending: false,
+        discard: Batch::new(plan.emit.len()),
         arity: plan.emit.len(),
     }))
 }

@@ -71,6 +71,8 @@ pub struct Selector {
     /// Set when every output column is an input attribute or an aggregate and nothing else
     /// (HAVING, ORDER BY) needs the evaluation row: outputs are then copied directly.
     direct: Option<Vec<Direct>>,
+    /// Groups are kept when emptied (min_forever/max_forever must outlive the window).
+    keep_groups: bool,
     /// Keep each group's last row in sliding mode (only OUTPUT SNAPSHOT needs it there).
     pub track_last: bool,
     /// Output rows of the current emission, when ORDER BY / LIMIT / OFFSET need them together.
@@ -140,6 +142,13 @@ impl Selector {
             key: Vec::new(),
             eval: vec![Value::Null; plan.input_arity + plan.outputs.len() + plan.aggregates.len()],
             track_last: false,
+            keep_groups: plan.aggregates.iter().any(|a| {
+                matches!(
+                    a.func,
+                    eventflux_planner::functions::AggregateFn::MinForever
+                        | eventflux_planner::functions::AggregateFn::MaxForever
+                )
+            }),
             direct: direct_outputs(plan),
             pending: Vec::new(),
             buffered,
@@ -375,7 +384,7 @@ impl Selector {
             // An expired row is stamped with the time it expires (Siddhi does the same).
             self.output(Some(slot), row, now, EventKind::Expired, now, out);
         }
-        if self.groups[slot].as_ref().is_some_and(|g| g.live == 0) {
+        if !self.keep_groups && self.groups[slot].as_ref().is_some_and(|g| g.live == 0) {
             self.drop_group(slot);
         }
     }
@@ -433,8 +442,10 @@ impl Selector {
                 }
             }
             // Groups absent from the next batch emit nothing and hold no state.
-            for &slot in &order {
-                self.drop_group(slot);
+            if !self.keep_groups {
+                for &slot in &order {
+                    self.drop_group(slot);
+                }
             }
             self.batch_order = order;
             self.batch_order.clear();

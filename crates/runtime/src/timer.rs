@@ -61,6 +61,11 @@ impl TimerService {
         }
     }
 
+    /// Keeps only the timers whose owner satisfies `keep`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&TimerOwner) -> bool) {
+        self.heap.retain(|Reverse(e)| keep(&e.owner));
+    }
+
     pub fn len(&self) -> usize {
         self.heap.len()
     }

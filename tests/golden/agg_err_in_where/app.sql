@@ -1,0 +1,2 @@
+CREATE STREAM S (sym STRING, x INT);
+INSERT INTO Out SELECT sym, x FROM S WHERE count() > 2;

@@ -1,0 +1,2 @@
+CREATE STREAM S (sym STRING, x INT);
+INSERT INTO Out SELECT sym, sum(count()) AS s FROM S GROUP BY sym;

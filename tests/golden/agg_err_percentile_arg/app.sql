@@ -1,0 +1,2 @@
+CREATE STREAM S (x DOUBLE);
+INSERT INTO Out SELECT percentile(x, 150) AS p FROM S;

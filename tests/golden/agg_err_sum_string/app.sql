@@ -1,0 +1,2 @@
+CREATE STREAM S (sym STRING, x INT);
+INSERT INTO Out SELECT sum(sym) AS s FROM S;

@@ -1,0 +1,2 @@
+CREATE STREAM S (x DOUBLE);
+INSERT ALL EVENTS INTO Out SELECT min(x) AS lo, max(x) AS hi, avg(x) AS mean FROM S WINDOW TIME(1 sec);

@@ -1,0 +1,2 @@
+CREATE STREAM R (id STRING, ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND);
+INSERT INTO Out SELECT id, ts, event_time() AS et FROM R WINDOW('length', 3);

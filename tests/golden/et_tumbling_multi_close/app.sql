@@ -1,0 +1,2 @@
+CREATE STREAM R (id STRING, ts LONG, WATERMARK FOR ts AS ts - INTERVAL '5' SECOND);
+INSERT INTO Out SELECT count() AS c, first(id) AS f, last(id) AS l FROM R WINDOW('tumbling', 1 sec);

@@ -1,0 +1,2 @@
+CREATE STREAM S (sym STRING, x INT);
+INSERT INTO Out SELECT sym, sum(x) AS x FROM S WINDOW('lengthBatch', 4) GROUP BY sym HAVING x > 3 ORDER BY x ASC;

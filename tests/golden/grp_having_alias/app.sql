@@ -1,0 +1,2 @@
+CREATE STREAM S (sym STRING, x INT);
+INSERT INTO Out SELECT sym, sum(x) AS total FROM S GROUP BY sym HAVING total > 10;

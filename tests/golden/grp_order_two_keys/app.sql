@@ -1,0 +1,2 @@
+CREATE STREAM S (sym STRING, x INT);
+INSERT INTO Out SELECT sym, count() AS c, max(x) AS hi FROM S WINDOW('lengthBatch', 6) GROUP BY sym ORDER BY c ASC, hi DESC LIMIT 3 OFFSET 1;

@@ -1,0 +1,5 @@
+CREATE STREAM S (sym STRING, x INT);
+PARTITION WITH (sym OF S)
+BEGIN
+  INSERT ALL EVENTS INTO Out SELECT sym, x, sum(x) AS total FROM S WINDOW('time', 1 sec);
+END;

@@ -1,0 +1,2 @@
+CREATE TRIGGER Tick AT EVERY 2 SECONDS;
+INSERT INTO Out SELECT triggered_time, count() AS n FROM Tick;

@@ -1,0 +1,2 @@
+CREATE TRIGGER Boot AT START;
+INSERT INTO Out SELECT triggered_time FROM Boot;

@@ -1,0 +1,2 @@
+CREATE TRIGGER T AT CRON '30 * * * * *';
+INSERT INTO Out SELECT triggered_time FROM T;

@@ -1,0 +1,2 @@
+CREATE TRIGGER T AT CRON '0 */5 * * *';
+INSERT INTO Out SELECT triggered_time FROM T;

@@ -1,0 +1,2 @@
+CREATE STREAM S (id STRING);
+INSERT INTO Out SELECT id FROM S WINDOW('delay', 1 sec);

@@ -1,0 +1,2 @@
+CREATE STREAM S (x INT, et LONG);
+INSERT INTO Out SELECT x FROM S WINDOW('externalTime', et);

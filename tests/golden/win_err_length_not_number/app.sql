@@ -1,0 +1,2 @@
+CREATE STREAM S (x INT);
+INSERT INTO Out SELECT x FROM S WINDOW('length', 'ten');

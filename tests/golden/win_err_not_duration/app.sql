@@ -1,0 +1,2 @@
+CREATE STREAM S (x INT, name STRING);
+INSERT INTO Out SELECT x FROM S WINDOW('time', 'soon');

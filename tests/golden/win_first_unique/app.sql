@@ -1,0 +1,2 @@
+CREATE STREAM S (sym STRING, x INT);
+INSERT ALL EVENTS INTO Out SELECT sym, x FROM S WINDOW('firstUnique', sym);

@@ -1,0 +1,2 @@
+CREATE STREAM S (user STRING, x INT);
+INSERT INTO Out SELECT user, count() AS c, sum(x) AS total FROM S WINDOW SESSION(1 sec) GROUP BY user;

@@ -1,0 +1,2 @@
+CREATE STREAM S (id STRING, price DOUBLE);
+INSERT ALL EVENTS INTO Out SELECT id, price FROM S WINDOW('sort', 2, price);

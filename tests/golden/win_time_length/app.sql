@@ -1,0 +1,2 @@
+CREATE STREAM S (id STRING);
+INSERT ALL EVENTS INTO Out SELECT id, count() AS c FROM S WINDOW('timeLength', 2 sec, 2);

@@ -1,0 +1,2 @@
+CREATE STREAM S (x INT);
+INSERT INTO Out SELECT count() AS c, sum(x) AS total FROM S WINDOW TUMBLING(1 sec, 200 ms);
