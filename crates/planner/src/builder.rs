@@ -4,6 +4,7 @@
 
 use crate::expr::{ColumnSlot, Constant, TypedExpr, TypedExprKind};
 use crate::options::stream_options;
+use crate::pattern::{PatternBuilder, PatternPlan, PatternScope, StreamLookup};
 use crate::plan::{
     AppPlan, Attribute, EventTimePlan, Operator, PartitionKeyPlan, PartitionPlan, QueryPlan,
     RatePlan, Schema, SelectPlan, StreamId, StreamIo, StreamOrigin, StreamPlan, TimeDomain,
@@ -603,6 +604,107 @@ impl Builder<'_> {
         self.partition = None;
     }
 
+    /// Plans `FROM PATTERN/SEQUENCE (…)`: the automaton, WHERE on matches, SELECT over aliases.
+    fn plan_pattern(
+        &mut self,
+        q: &ast::Query,
+        p: &ast::PatternQuery,
+    ) -> Result<(Vec<StreamId>, QueryBody), ()> {
+        for (span, what) in [
+            (
+                q.group_by.first().map(|e| e.span),
+                "GROUP BY over pattern matches",
+            ),
+            (
+                q.having.as_ref().map(|e| e.span),
+                "HAVING over pattern matches",
+            ),
+            (
+                q.order_by.first().map(|o| o.span),
+                "ORDER BY over pattern matches",
+            ),
+            (q.limit.map(|c| c.span), "LIMIT over pattern matches"),
+            (q.offset.map(|c| c.span), "OFFSET over pattern matches"),
+        ] {
+            if let Some(span) = span {
+                self.error(span, format!("not supported yet: {what}"));
+                return Err(());
+            }
+        }
+        let lookup = PlanLookup {
+            plan: &self.plan,
+            others: &self.others,
+        };
+        let mut diags = std::mem::take(&mut self.diags);
+        let built = {
+            let mut b = PatternBuilder::new(&lookup, &mut diags);
+            match b.declare_slots(&p.expr).and_then(|()| b.build(&p.expr)) {
+                Ok(root) => b
+                    .check_absences(root, p.span)
+                    .map(|()| (root, b.nodes, b.slots, b.streams)),
+                Err(()) => Err(()),
+            }
+        };
+        let result = built.and_then(|(root, nodes, slots, streams)| {
+            let scope = PatternScope {
+                slots: &slots,
+                current: None,
+            };
+            let condition = match &q.where_clause {
+                Some(w) => Some(
+                    ExprChecker::new(&scope, &mut diags)
+                        .in_clause("in WHERE")
+                        .condition(w, "WHERE")
+                        .map_err(|_| ())?,
+                ),
+                None => None,
+            };
+            let columns = pattern_columns(&q.select, &scope, &slots, &mut diags)?;
+            let rate = q.output_rate.as_ref().map(|r| RatePlan {
+                mode: r.mode,
+                every: r.every,
+            });
+            if let Some(r) = &q.output_rate {
+                if r.mode == ast::OutputRateMode::Snapshot {
+                    diags.push(Diagnostic::error(
+                        r.span,
+                        "not supported yet: OUTPUT SNAPSHOT over pattern matches",
+                    ));
+                    return Err(());
+                }
+            }
+            let plan = PatternPlan {
+                mode: p.mode,
+                nodes,
+                root,
+                slots,
+                within: p.within.map(|d| d.millis),
+                streams: streams.clone(),
+                condition,
+                outputs: Vec::new(),
+                emit: Vec::new(),
+            };
+            Ok((
+                streams,
+                QueryBody {
+                    operators: Vec::new(),
+                    columns,
+                    group_by: Vec::new(),
+                    aggregates: Vec::new(),
+                    having: None,
+                    order_by: Vec::new(),
+                    limit: None,
+                    offset: 0,
+                    rate,
+                    needs_select: false,
+                    pattern: Some(plan),
+                },
+            ))
+        });
+        self.diags = diags;
+        result
+    }
+
     fn unsupported(&mut self, span: Span, what: &str) -> Result<(), ()> {
         self.error(span, format!("not supported yet: {what}"));
         Err(())
@@ -629,56 +731,61 @@ impl Builder<'_> {
         };
 
         // What it reads.
-        let source = match &q.from {
-            FromClause::Stream(s) => s,
+        let (inputs, mut body) = match &q.from {
+            FromClause::Stream(source) => {
+                let input = self.resolve_input(&source.name)?;
+                if source.unidirectional {
+                    self.error(
+                        source.span,
+                        "UNIDIRECTIONAL only applies to a side of a join",
+                    );
+                }
+                let schema = self.plan.streams[input].schema.clone();
+                let stream_name = self.plan.streams[input].name.clone();
+                let scope = StreamScope {
+                    stream: &stream_name,
+                    alias: source.alias.as_ref().map(|a| a.name.as_str()),
+                    schema: &schema,
+                };
+                let mut diags = std::mem::take(&mut self.diags);
+                let body = plan_body(q, source, &scope, &mut diags);
+                self.diags = diags;
+                (vec![input], body?)
+            }
             FromClause::Join(j) => return self.unsupported(j.span, "joins"),
             FromClause::Pattern(p) => {
-                let kind = match p.mode {
-                    ast::PatternMode::Pattern => "patterns (FROM PATTERN)",
-                    ast::PatternMode::Sequence => "sequences (FROM SEQUENCE)",
-                };
-                return self.unsupported(p.span, kind);
+                let (inputs, body) = self.plan_pattern(q, p)?;
+                (inputs, body)
             }
         };
-        let input = self.resolve_input(&source.name)?;
         let partition = match &self.partition {
             None => None,
-            Some(ctx) => match ctx.keys.get(&input) {
-                Some(key) => Some(PartitionPlan {
-                    block: ctx.block,
-                    key: key.clone(),
-                    purge_idle: ctx.purge_idle,
-                }),
-                None => {
-                    self.error(
-                        source.name.span,
-                        format!(
-                            "stream '{}' has no key in this PARTITION: add '<attribute> OF {}' to PARTITION WITH (…)",
-                            source.name.name, source.name.name
-                        ),
-                    );
-                    return Err(());
+            Some(ctx) => {
+                let mut keys = Vec::new();
+                for &input in &inputs {
+                    match ctx.keys.get(&input) {
+                        Some(key) => keys.push((input, key.clone())),
+                        None => {
+                            let name = self.plan.streams[input].name.clone();
+                            self.error(
+                                q.from.span(),
+                                format!(
+                                    "stream '{name}' has no key in this PARTITION: add '<attribute> OF {name}' to PARTITION WITH (…)"
+                                ),
+                            );
+                            return Err(());
+                        }
+                    }
                 }
-            },
+                Some(PartitionPlan {
+                    block: ctx.block,
+                    keys,
+                    purge_idle: ctx.purge_idle,
+                })
+            }
         };
-        if source.unidirectional {
-            self.error(
-                source.span,
-                "UNIDIRECTIONAL only applies to a side of a join",
-            );
-        }
-
+        let input = inputs[0];
         let schema = self.plan.streams[input].schema.clone();
-        let stream_name = self.plan.streams[input].name.clone();
-        let scope = StreamScope {
-            stream: &stream_name,
-            alias: source.alias.as_ref().map(|a| a.name.as_str()),
-            schema: &schema,
-        };
-        let mut diags = std::mem::take(&mut self.diags);
-        let body = plan_body(q, source, &scope, &mut diags);
-        self.diags = diags;
-        let mut body = body?;
         if self.diags.len() > before {
             return Err(());
         }
@@ -740,7 +847,11 @@ impl Builder<'_> {
         };
         let target = self.plan.stream_id(target_name).ok_or(())?;
         let mut operators = body.operators;
-        if body.needs_select {
+        if let Some(mut pattern) = body.pattern.take() {
+            pattern.outputs = body.columns;
+            pattern.emit = order;
+            operators.push(Operator::Pattern(Box::new(pattern)));
+        } else if body.needs_select {
             operators.push(Operator::Select(SelectPlan {
                 input_arity: schema.len(),
                 group_by: body.group_by,
@@ -765,6 +876,7 @@ impl Builder<'_> {
             name,
             span: q.span,
             input,
+            inputs,
             operators,
             target,
             events,
@@ -925,7 +1037,9 @@ impl Builder<'_> {
         let n = self.plan.streams.len();
         let mut edges: Vec<Vec<(StreamId, usize)>> = vec![Vec::new(); n];
         for (qi, q) in self.plan.queries.iter().enumerate() {
-            edges[q.input].push((q.target, qi));
+            for &input in &q.inputs {
+                edges[input].push((q.target, qi));
+            }
         }
         // Iterative DFS with colours; report the query closing each cycle once.
         let mut colour = vec![0u8; n];
@@ -1017,6 +1131,12 @@ struct StreamScope<'a> {
 
 impl Scope for StreamScope<'_> {
     fn resolve_column(&self, col: &ColumnRef) -> Result<(ColumnSlot, Type), Diagnostic> {
+        if col.index.is_some() {
+            return Err(Diagnostic::error(
+                col.span,
+                "indexed access like 'e[0].x' is only allowed on pattern aliases",
+            ));
+        }
         if let Some(q) = &col.qualifier {
             let ok = q.name == self.stream || Some(q.name.as_str()) == self.alias;
             if !ok {
@@ -1149,6 +1269,125 @@ fn select_columns(
     }
 }
 
+/// Stream lookup for pattern elements, with the same messages as FROM.
+struct PlanLookup<'a> {
+    plan: &'a AppPlan,
+    others: &'a HashMap<String, OtherName>,
+}
+
+impl StreamLookup for PlanLookup<'_> {
+    fn lookup(&self, name: &ast::Ident) -> Result<(StreamId, String, Schema), Diagnostic> {
+        if let Some(id) = self.plan.stream_id(&name.name) {
+            let s = &self.plan.streams[id];
+            return Ok((id, s.name.clone(), s.schema.clone()));
+        }
+        let msg = match self.others.get(&name.name) {
+            Some(OtherName::Table) => {
+                format!("not supported yet: tables in patterns ('{}')", name.name)
+            }
+            _ => {
+                let known = self.plan.streams.iter().map(|s| s.name.as_str());
+                format!(
+                    "unknown stream '{}'{}",
+                    name.name,
+                    suggestion_suffix(&name.name, known)
+                )
+            }
+        };
+        Err(Diagnostic::error(name.span, msg))
+    }
+}
+
+/// Output columns of a pattern query: aliases' attributes and collection aggregates.
+fn pattern_columns(
+    select: &ast::Select,
+    scope: &PatternScope<'_>,
+    slots: &[crate::pattern::PatternSlot],
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Vec<(String, TypedExpr)>, ()> {
+    let mut cols = Columns {
+        out: Vec::new(),
+        ok: true,
+        diags,
+    };
+    for item in &select.items {
+        match item {
+            SelectItem::Wildcard(span) => {
+                // `*`: every attribute of every alias, named alias_attr when names collide.
+                for (si, slot) in slots.iter().enumerate() {
+                    for (ai, a) in slot.schema.attributes.iter().enumerate() {
+                        let clash = slots
+                            .iter()
+                            .enumerate()
+                            .any(|(o, s)| o != si && s.schema.index_of(&a.name).is_some());
+                        let name = if clash {
+                            format!("{}_{}", slot.alias, a.name)
+                        } else {
+                            a.name.clone()
+                        };
+                        let e = TypedExpr {
+                            kind: TypedExprKind::PatternAttr {
+                                slot: si,
+                                index: crate::expr::EventPick::First,
+                                attr: ai,
+                                display: format!("{}.{}", slot.alias, a.name),
+                            },
+                            ty: a.ty,
+                            span: *span,
+                        };
+                        cols.push(name, e, *span);
+                    }
+                }
+            }
+            SelectItem::QualifiedWildcard(q) => match slots
+                .iter()
+                .position(|s| s.alias == q.name || s.stream_name == q.name)
+            {
+                Some(si) => {
+                    for (ai, a) in slots[si].schema.attributes.iter().enumerate() {
+                        let e = TypedExpr {
+                            kind: TypedExprKind::PatternAttr {
+                                slot: si,
+                                index: crate::expr::EventPick::First,
+                                attr: ai,
+                                display: format!("{}.{}", q.name, a.name),
+                            },
+                            ty: a.ty,
+                            span: q.span,
+                        };
+                        cols.push(a.name.clone(), e, q.span);
+                    }
+                }
+                None => cols.fail(q.span, format!("unknown pattern alias '{}'", q.name)),
+            },
+            SelectItem::Expr { expr, alias } => {
+                let Ok(e) = ExprChecker::new(scope, cols.diags).check(expr) else {
+                    cols.ok = false;
+                    continue;
+                };
+                let name = match (alias, &expr.kind) {
+                    (Some(a), _) => a.name.clone(),
+                    (None, ast::ExprKind::Column(c)) => c.name.name.clone(),
+                    (None, _) => {
+                        cols.fail(
+                            expr.span,
+                            "this expression needs a name in the output: add AS <name>",
+                        );
+                        continue;
+                    }
+                };
+                let span = alias.as_ref().map_or(expr.span, |a| a.span);
+                cols.push(name, e, span);
+            }
+        }
+    }
+    if cols.ok {
+        Ok(cols.out)
+    } else {
+        Err(())
+    }
+}
+
 /// Number of output columns a SELECT list produces (wildcards expanded).
 fn select_width(select: &ast::Select, schema: &Schema) -> usize {
     select
@@ -1215,6 +1454,8 @@ struct QueryBody {
     /// Grouping, aggregation, HAVING, ORDER BY or LIMIT need a select step; otherwise a plain
     /// projection does.
     needs_select: bool,
+    /// Set for pattern queries: the compiled pattern (its outputs are filled in last).
+    pattern: Option<PatternPlan>,
 }
 
 fn plan_body(
@@ -1329,5 +1570,6 @@ fn plan_body(
         offset: q.offset.map_or(0, |c| c.value),
         rate,
         needs_select,
+        pattern: None,
     })
 }

@@ -103,6 +103,35 @@ pub enum TypedExprKind {
     EventTime,
     /// The engine clock.
     Now,
+    /// An attribute of an event bound to a pattern alias (`e1.price`, `e1[last].price`).
+    PatternAttr {
+        slot: usize,
+        index: EventPick,
+        attr: usize,
+        /// As written, for explain output.
+        display: String,
+    },
+    /// An aggregate over the events bound to a counted pattern alias (`sum(e1.amount)`,
+    /// `count(e1)`).
+    PatternAggregate {
+        func: crate::functions::AggregateFn,
+        slot: usize,
+        attr: Option<usize>,
+        display: String,
+    },
+}
+
+/// Which of the events bound to a pattern alias an attribute reference reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventPick {
+    /// `e1.x`: the first (for an alias bound once, the only) event.
+    First,
+    /// `e1[n].x`, 0-based.
+    At(u32),
+    /// `e1[last].x`
+    Last,
+    /// `e1[last - n].x`
+    FromLast(u32),
 }
 
 impl TypedExpr {
@@ -243,6 +272,8 @@ impl fmt::Display for TypedExpr {
             }
             TypedExprKind::EventTime => f.write_str("event_time()"),
             TypedExprKind::Now => f.write_str("now()"),
+            TypedExprKind::PatternAttr { display, .. }
+            | TypedExprKind::PatternAggregate { display, .. } => f.write_str(display),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod cron;
 pub mod expr;
 pub mod functions;
 pub mod options;
+pub mod pattern;
 pub mod plan;
 pub mod resolve;
 pub mod types;

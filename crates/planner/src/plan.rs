@@ -141,6 +141,8 @@ pub enum Operator {
     Select(SelectPlan),
     /// Output rate limiting (§8).
     Rate(RatePlan),
+    /// A pattern or sequence (§11): matches its input streams and produces the output rows.
+    Pattern(Box<crate::pattern::PatternPlan>),
 }
 
 /// One aggregate call of a query, e.g. `avg(price)`.
@@ -198,7 +200,10 @@ pub struct RatePlan {
 pub struct QueryPlan {
     pub name: String,
     pub span: Span,
+    /// The stream read (the first one, for patterns).
     pub input: StreamId,
+    /// Every stream read (patterns read several).
+    pub inputs: Vec<StreamId>,
     pub operators: Vec<Operator>,
     pub target: StreamId,
     pub events: OutputEvents,
@@ -213,7 +218,8 @@ pub struct QueryPlan {
 pub struct PartitionPlan {
     /// Which PARTITION block (0-based, in source order).
     pub block: usize,
-    pub key: PartitionKeyPlan,
+    /// The key of each input stream of the query.
+    pub keys: Vec<(StreamId, PartitionKeyPlan)>,
     /// `'purge.idle'`: state of keys without events for this long is dropped (milliseconds).
     pub purge_idle: Option<i64>,
 }
@@ -248,7 +254,7 @@ impl AppPlan {
         self.queries
             .iter()
             .enumerate()
-            .filter(move |(_, q)| q.input == id)
+            .filter(move |(_, q)| q.inputs.contains(&id))
             .map(|(i, _)| i)
     }
 
@@ -322,16 +328,26 @@ impl AppPlan {
         out.push_str("queries:\n");
         for q in &self.queries {
             let _ = writeln!(out, "  query '{}'", q.name);
-            let _ = writeln!(out, "    from {}", self.streams[q.input].name);
+            let inputs: Vec<&str> = q
+                .inputs
+                .iter()
+                .map(|&i| self.streams[i].name.as_str())
+                .collect();
+            let _ = writeln!(out, "    from {}", inputs.join(", "));
             if let Some(p) = &q.partition {
-                let key = match &p.key {
-                    PartitionKeyPlan::Value(e) => format!("by {e}"),
-                    PartitionKeyPlan::Range(r) => {
-                        let cases: Vec<String> =
-                            r.iter().map(|(c, l)| format!("{c} AS '{l}'")).collect();
-                        format!("by range {}", cases.join(" OR "))
-                    }
-                };
+                let keys: Vec<String> = p
+                    .keys
+                    .iter()
+                    .map(|(s, k)| match k {
+                        PartitionKeyPlan::Value(e) => format!("{e} OF {}", self.streams[*s].name),
+                        PartitionKeyPlan::Range(r) => {
+                            let cases: Vec<String> =
+                                r.iter().map(|(c, l)| format!("{c} AS '{l}'")).collect();
+                            format!("{} OF {}", cases.join(" OR "), self.streams[*s].name)
+                        }
+                    })
+                    .collect();
+                let key = format!("by {}", keys.join(", "));
                 let purge = p
                     .purge_idle
                     .map(|ms| format!(", purge idle after {ms} ms"))
@@ -344,6 +360,9 @@ impl AppPlan {
             }
             for op in &q.operators {
                 let _ = writeln!(out, "    -> {}", describe_operator(op));
+                if let Operator::Pattern(p) = op {
+                    out.push_str(&p.describe(&|s| self.streams[s].name.clone()));
+                }
             }
             let events = match q.events {
                 OutputEvents::Current => "current",
@@ -407,6 +426,17 @@ pub fn describe_operator(op: &Operator) -> String {
             }
             if s.offset > 0 {
                 text.push_str(&format!(" offset {}", s.offset));
+            }
+            text
+        }
+        Operator::Pattern(p) => {
+            let mode = match p.mode {
+                eventflux_sql::ast::PatternMode::Pattern => "pattern",
+                eventflux_sql::ast::PatternMode::Sequence => "sequence",
+            };
+            let mut text = format!("{mode} -> {}", list(&p.outputs));
+            if let Some(c) = &p.condition {
+                text.push_str(&format!(" where {c}"));
             }
             text
         }

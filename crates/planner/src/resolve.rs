@@ -11,6 +11,28 @@ use eventflux_sql::{suggestion_suffix, Diagnostic, Span};
 /// Resolves column references for the expressions of one query.
 pub trait Scope {
     fn resolve_column(&self, col: &ColumnRef) -> Result<(ColumnSlot, Type), Diagnostic>;
+
+    /// Resolves any column reference to a typed expression. Scopes whose names are not plain
+    /// row positions (pattern aliases) override this.
+    fn resolve(&self, col: &ColumnRef, span: Span) -> Result<TypedExpr, Diagnostic> {
+        let (slot, ty) = self.resolve_column(col)?;
+        Ok(TypedExpr {
+            kind: TypedExprKind::Column(slot),
+            ty,
+            span,
+        })
+    }
+
+    /// An aggregate over the events of a counted pattern alias (`sum(e1.x)`, `count(e1)`), if
+    /// this scope has such aliases and the call is one.
+    fn collection_aggregate(
+        &self,
+        _func: AggregateFn,
+        _args: &[Expr],
+        _span: Span,
+    ) -> Option<Result<TypedExpr, Diagnostic>> {
+        None
+    }
 }
 
 /// Marker for an expression that failed to check; its diagnostics are already recorded.
@@ -175,25 +197,13 @@ impl<'a, 's> ExprChecker<'a, 's> {
             ExprKind::Duration(ms) => {
                 Ok(TypedExpr::constant(Constant::Long(*ms), Type::Long, span))
             }
-            ExprKind::Column(col) => {
-                if col.index.is_some() {
-                    return Err(self.fail(
-                        col.span,
-                        "indexed access like 'e[0].x' is only allowed on counted pattern aliases",
-                    ));
+            ExprKind::Column(col) => match self.scope.resolve(col, span) {
+                Ok(e) => Ok(e),
+                Err(d) => {
+                    self.diags.push(d);
+                    Err(Failed)
                 }
-                match self.scope.resolve_column(col) {
-                    Ok((slot, ty)) => Ok(TypedExpr {
-                        kind: TypedExprKind::Column(slot),
-                        ty,
-                        span,
-                    }),
-                    Err(d) => {
-                        self.diags.push(d);
-                        Err(Failed)
-                    }
-                }
-            }
+            },
             ExprKind::Unary { op, expr } => {
                 let inner = self.check(expr)?;
                 match op {
@@ -382,6 +392,14 @@ impl<'a, 's> ExprChecker<'a, 's> {
                 };
                 match kind {
                     FunctionKind::Aggregate(agg) => {
+                        if !*distinct && !*star {
+                            if let Some(r) = self.scope.collection_aggregate(agg, args, span) {
+                                return r.map_err(|d| {
+                                    self.diags.push(d);
+                                    Failed
+                                });
+                            }
+                        }
                         let text = aggregate_text(agg, args, *distinct, *star);
                         self.aggregate(agg, args, *distinct, *star, span, text)
                     }

@@ -3,7 +3,8 @@
 
 use crate::functions::build_scalar;
 use crate::value::Value;
-use eventflux_planner::expr::{Constant, TypedExpr, TypedExprKind};
+use eventflux_planner::expr::{Constant, EventPick, TypedExpr, TypedExprKind};
+use eventflux_planner::functions::AggregateFn;
 use eventflux_planner::functions::ScalarFn;
 use eventflux_planner::types::Type;
 use eventflux_sql::ast::BinaryOp;
@@ -12,13 +13,23 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 /// What an expression can see while it is evaluated.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct EvalCtx<'a> {
     pub row: &'a [Value],
     /// The event's timestamp (`event_time()`).
     pub ts: i64,
     /// The engine clock (`now()`).
     pub now: i64,
+    /// The events bound to pattern aliases, in pattern queries.
+    pub bindings: Option<&'a dyn Bindings>,
+}
+
+/// Access to a partial match's bound events, for pattern filters, WHERE and SELECT.
+pub trait Bindings {
+    /// An attribute of one of the events bound to `slot` (NULL when there is none).
+    fn attr(&self, slot: usize, pick: EventPick, attr: usize) -> Value;
+    /// An aggregate over the events bound to `slot` (`count(e1)`, `sum(e1.x)`).
+    fn aggregate(&self, func: AggregateFn, slot: usize, attr: Option<usize>) -> Value;
 }
 
 pub type CompiledExpr = Box<dyn Fn(&EvalCtx<'_>) -> Value + Send + Sync>;
@@ -56,7 +67,11 @@ pub fn constant_value(c: &Constant) -> Value {
 fn is_constant(e: &TypedExpr) -> bool {
     match &e.kind {
         TypedExprKind::Constant(_) => true,
-        TypedExprKind::Column(_) | TypedExprKind::EventTime | TypedExprKind::Now => false,
+        TypedExprKind::Column(_)
+        | TypedExprKind::EventTime
+        | TypedExprKind::Now
+        | TypedExprKind::PatternAttr { .. }
+        | TypedExprKind::PatternAggregate { .. } => false,
         TypedExprKind::Neg(a) | TypedExprKind::Not(a) | TypedExprKind::Cast(a) => is_constant(a),
         TypedExprKind::IsNull { expr, .. } => is_constant(expr),
         TypedExprKind::Binary { left, right, .. } | TypedExprKind::Concat(left, right) => {
@@ -84,6 +99,7 @@ fn fold(e: &TypedExpr) -> Result<Value> {
         row: &[],
         ts: 0,
         now: 0,
+        bindings: None,
     }))
 }
 
@@ -215,6 +231,24 @@ fn compile_inner(e: &TypedExpr) -> Result<CompiledExpr> {
             Box::new(move |c| c.row[i].clone())
         }
         TypedExprKind::EventTime => Box::new(|c| Value::Long(c.ts)),
+        TypedExprKind::PatternAttr {
+            slot, index, attr, ..
+        } => {
+            let (slot, index, attr) = (*slot, *index, *attr);
+            Box::new(move |c| {
+                c.bindings
+                    .map_or(Value::Null, |b| b.attr(slot, index, attr))
+            })
+        }
+        TypedExprKind::PatternAggregate {
+            func, slot, attr, ..
+        } => {
+            let (func, slot, attr) = (*func, *slot, *attr);
+            Box::new(move |c| {
+                c.bindings
+                    .map_or(Value::Null, |b| b.aggregate(func, slot, attr))
+            })
+        }
         TypedExprKind::Now => Box::new(|c| Value::Long(c.now)),
         TypedExprKind::Neg(a) => {
             let a = compile_expr(a)?;
@@ -674,7 +708,12 @@ mod tests {
     }
 
     fn eval(e: &TypedExpr, row: &[Value]) -> Value {
-        compile_expr(e).unwrap()(&EvalCtx { row, ts: 7, now: 9 })
+        compile_expr(e).unwrap()(&EvalCtx {
+            row,
+            ts: 7,
+            now: 9,
+            bindings: None,
+        })
     }
 
     #[test]
@@ -740,12 +779,14 @@ mod tests {
         assert!(!p(&EvalCtx {
             row: &[Value::Null],
             ts: 0,
-            now: 0
+            now: 0,
+            bindings: None
         }));
         assert!(p(&EvalCtx {
             row: &[f],
             ts: 0,
-            now: 0
+            now: 0,
+            bindings: None
         }));
     }
 
@@ -776,7 +817,8 @@ mod tests {
                     p(&EvalCtx {
                         row: std::slice::from_ref(row),
                         ts: 0,
-                        now: 0
+                        now: 0,
+                        bindings: None
                     }),
                     want,
                     "{op:?} {row:?}"
@@ -794,12 +836,14 @@ mod tests {
         assert!(p(&EvalCtx {
             row: &[Value::Long(6)],
             ts: 0,
-            now: 0
+            now: 0,
+            bindings: None
         }));
         assert!(!p(&EvalCtx {
             row: &[Value::Long(5)],
             ts: 0,
-            now: 0
+            now: 0,
+            bindings: None
         }));
     }
 

@@ -110,6 +110,7 @@ macro_rules! op_ctx {
             end_of_time: $eng.flushing,
             instance: $inst,
             stage: $stage,
+            stream: $eng.current_stream,
         }
     }};
 }
@@ -139,6 +140,8 @@ pub struct Engine {
     domains: Vec<DomainClock>,
     query_domain: Vec<Option<usize>>,
     event_time: Vec<Option<EventTimeState>>,
+    /// The stream whose rows are being delivered to a query (for queries reading several).
+    current_stream: usize,
 }
 
 /// A row that does not fit its stream's schema.
@@ -175,7 +178,9 @@ impl Engine {
             .collect();
         let mut queries = Vec::with_capacity(plan.queries.len());
         for (qi, q) in plan.queries.iter().enumerate() {
-            streams[q.input].readers.push(qi);
+            for &input in &q.inputs {
+                streams[input].readers.push(qi);
+            }
             let input_arity = plan.streams[q.input].schema.len();
             let target_arity = plan.streams[q.target].schema.len();
             let pipeline = build_pipeline(q, input_arity, target_arity)?;
@@ -256,6 +261,7 @@ impl Engine {
             domains,
             query_domain,
             event_time,
+            current_stream: 0,
             started: false,
             flushing: false,
             queries,
@@ -467,6 +473,16 @@ impl Engine {
     /// Starts the clock: AT START triggers fire now, periodic and cron triggers are scheduled.
     fn start(&mut self) {
         self.started = true;
+        for q in 0..self.queries.len() {
+            for op in 0..self.queries[q].pipeline.len() {
+                let query = &mut self.queries[q];
+                let mut out = std::mem::take(&mut query.buffers[op]);
+                out.clear();
+                let mut ctx = op_ctx!(self, q, op, 0, 0);
+                query.pipeline[op].on_start(&mut ctx, &mut out);
+                self.continue_from(q, op + 1, out, op);
+            }
+        }
         for i in 0..self.triggers.len() {
             match &self.triggers[i].1 {
                 TriggerRuntime::Start => self.fire_trigger(i),
@@ -553,6 +569,7 @@ impl Engine {
         }
         for k in 0..self.streams[stream].readers.len() {
             let q = self.streams[stream].readers[k];
+            self.current_stream = stream;
             self.run_query(q, batch);
         }
     }

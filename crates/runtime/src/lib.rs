@@ -8,6 +8,7 @@ pub mod engine;
 pub mod functions;
 pub mod operators;
 pub mod partition;
+pub mod pattern;
 pub mod select;
 pub mod timer;
 pub mod value;

@@ -24,6 +24,8 @@ pub struct OpCtx<'a> {
     /// Partition instance and stage of the operator being run (0 outside partitions).
     pub instance: u32,
     pub stage: u32,
+    /// The stream the batch being processed comes from (queries reading several streams).
+    pub stream: usize,
 }
 
 impl OpCtx<'_> {
@@ -51,6 +53,10 @@ pub trait BatchOperator: Send {
     }
     /// End of time (`--flush`): emit whatever is still held.
     fn on_flush(&mut self, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        let _ = (ctx, out);
+    }
+    /// The app clock started (patterns arm leading absences).
+    fn on_start(&mut self, ctx: &mut OpCtx<'_>, out: &mut Batch) {
         let _ = (ctx, out);
     }
     fn output_arity(&self) -> usize;
@@ -84,6 +90,7 @@ impl BatchOperator for StatelessStage {
                 row: row.values,
                 ts: row.ts,
                 now,
+                bindings: None,
             };
             if !self.filters.iter().all(|f| f(&ec)) {
                 continue;
@@ -277,6 +284,9 @@ impl BatchOperator for RateLimiter {
     }
 }
 
+/// Default bound on a pattern query's live partial matches.
+pub const DEFAULT_MAX_PARTIAL_MATCHES: usize = 100_000;
+
 /// Default bound on the events one window may retain (`@option('window.max_events', …)`).
 pub const DEFAULT_WINDOW_MAX_EVENTS: usize = 10_000_000;
 
@@ -382,6 +392,16 @@ pub fn build_pipeline(
                     .map_err(err)?,
                 );
             }
+            Operator::Pattern(p) => {
+                let max = match q.options.get("pattern.max_partial_matches") {
+                    Some(v) => v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        err(format!("option 'pattern.max_partial_matches' must be a positive integer, found '{v}'"))
+                    })?,
+                    None => DEFAULT_MAX_PARTIAL_MATCHES,
+                };
+                arity = p.emit.len();
+                pipeline.push(Box::new(crate::pattern::PatternOperator::new(p, max)?));
+            }
             Operator::Rate(r) if r.mode == OutputRateMode::Snapshot => {}
             Operator::Rate(r) => pipeline.push(Box::new(RateLimiter::new(r, arity))),
         }
@@ -403,7 +423,7 @@ pub fn build_pipeline(
             });
             pipeline.truncate(first);
             pipeline.push(Box::new(Partitioned::new(
-                &part.key,
+                &part.keys,
                 part.purge_idle,
                 tail_input,
                 target_arity,

@@ -34,7 +34,8 @@ struct Instance {
 const PURGE_INSTANCE: u32 = 0;
 
 pub struct Partitioned {
-    key: KeyFn,
+    /// The key of each input stream.
+    keys_by_stream: Vec<(usize, KeyFn)>,
     factory: InstanceFactory,
     index: FxHashMap<KeyValue, u32>,
     /// Instances by id; ids are never reused, so a stale timer cannot reach a new key's state.
@@ -52,26 +53,32 @@ pub struct Partitioned {
 
 impl Partitioned {
     pub fn new(
-        key: &PartitionKeyPlan,
+        keys: &[(usize, PartitionKeyPlan)],
         purge_idle: Option<i64>,
         input_arity: usize,
         output_arity: usize,
         factory: InstanceFactory,
     ) -> Result<Partitioned, CompileError> {
-        let key = match key {
-            PartitionKeyPlan::Value(e) => match &e.kind {
-                eventflux_planner::expr::TypedExprKind::Column(c) => KeyFn::Column(c.index),
-                _ => KeyFn::Value(compile_expr(e)?),
-            },
-            PartitionKeyPlan::Range(cases) => KeyFn::Range(
-                cases
-                    .iter()
-                    .map(|(c, label)| Ok((compile_predicate(c)?, KeyValue(Value::string(label)))))
-                    .collect::<Result<_, CompileError>>()?,
-            ),
-        };
+        let mut keys_by_stream = Vec::new();
+        for (stream, key) in keys {
+            let f = match key {
+                PartitionKeyPlan::Value(e) => match &e.kind {
+                    eventflux_planner::expr::TypedExprKind::Column(c) => KeyFn::Column(c.index),
+                    _ => KeyFn::Value(compile_expr(e)?),
+                },
+                PartitionKeyPlan::Range(cases) => KeyFn::Range(
+                    cases
+                        .iter()
+                        .map(|(c, label)| {
+                            Ok((compile_predicate(c)?, KeyValue(Value::string(label))))
+                        })
+                        .collect::<Result<_, CompileError>>()?,
+                ),
+            };
+            keys_by_stream.push((*stream, f));
+        }
         Ok(Partitioned {
-            key,
+            keys_by_stream,
             factory,
             index: FxHashMap::default(),
             instances: BTreeMap::new(),
@@ -189,13 +196,21 @@ impl Partitioned {
 
 impl BatchOperator for Partitioned {
     fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        let Some(k) = self
+            .keys_by_stream
+            .iter()
+            .position(|(s, _)| *s == ctx.stream)
+        else {
+            return;
+        };
         for r in input.rows() {
             let ec = EvalCtx {
                 row: r.values,
                 ts: r.ts,
                 now: ctx.now,
+                bindings: None,
             };
-            if let KeyFn::Column(c) = self.key {
+            if let KeyFn::Column(c) = self.keys_by_stream[k].1 {
                 let key = KeyValue::from_ref(r.values.get(c).unwrap_or(&Value::Null));
                 let id = match self.index.get(key) {
                     Some(&id) => Some(id),
@@ -213,7 +228,7 @@ impl BatchOperator for Partitioned {
                 continue;
             }
             self.keys.clear();
-            match &self.key {
+            match &self.keys_by_stream[k].1 {
                 KeyFn::Column(_) => {}
                 KeyFn::Value(e) => self.keys.push(KeyValue(e(&ec))),
                 KeyFn::Range(cases) => {

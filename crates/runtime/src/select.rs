@@ -166,7 +166,12 @@ impl Selector {
 
     /// The GROUP BY key of a row (session windows without a key attribute use it).
     pub fn group_key(&self, row: &[Value], ts: i64, now: i64, key: &mut Vec<KeyValue>) {
-        let ctx = EvalCtx { row, ts, now };
+        let ctx = EvalCtx {
+            row,
+            ts,
+            now,
+            bindings: None,
+        };
         key.clear();
         for g in &self.group_by {
             key.push(KeyValue(g(&ctx)));
@@ -181,7 +186,12 @@ impl Selector {
                 return 0;
             }
         }
-        let ctx = EvalCtx { row, ts, now };
+        let ctx = EvalCtx {
+            row,
+            ts,
+            now,
+            bindings: None,
+        };
         self.key.clear();
         for g in &self.group_by {
             self.key.push(KeyValue(g(&ctx)));
@@ -219,7 +229,12 @@ impl Selector {
     }
 
     fn accumulate(&mut self, slot: usize, seq: u64, row: &[Value], ts: i64, now: i64, add: bool) {
-        let ctx = EvalCtx { row, ts, now };
+        let ctx = EvalCtx {
+            row,
+            ts,
+            now,
+            bindings: None,
+        };
         let Some(group) = self.groups[slot].as_mut() else {
             return;
         };
@@ -277,6 +292,7 @@ impl Selector {
                 row: &self.eval,
                 ts,
                 now,
+                bindings: None,
             });
             self.eval[n + i] = v;
         }
@@ -284,6 +300,7 @@ impl Selector {
             row: &self.eval,
             ts,
             now,
+            bindings: None,
         };
         if let Some(h) = &self.having {
             if !h(&ctx) {
@@ -490,7 +507,11 @@ fn mark_columns(e: &eventflux_planner::expr::TypedExpr, arity: usize, used: &mut
                 used[c.index] = true;
             }
         }
-        K::Constant(_) | K::EventTime | K::Now => {}
+        K::Constant(_)
+        | K::EventTime
+        | K::Now
+        | K::PatternAttr { .. }
+        | K::PatternAggregate { .. } => {}
         K::Neg(a) | K::Not(a) | K::Cast(a) => mark_columns(a, arity, used),
         K::IsNull { expr, .. } => mark_columns(expr, arity, used),
         K::Binary { left, right, .. } | K::Concat(left, right) => {
@@ -584,7 +605,11 @@ fn uses_event_time(e: &eventflux_planner::expr::TypedExpr) -> bool {
     use eventflux_planner::expr::TypedExprKind as K;
     match &e.kind {
         K::EventTime => true,
-        K::Column(_) | K::Constant(_) | K::Now => false,
+        K::Column(_)
+        | K::Constant(_)
+        | K::Now
+        | K::PatternAttr { .. }
+        | K::PatternAggregate { .. } => false,
         K::Neg(a) | K::Not(a) | K::Cast(a) => uses_event_time(a),
         K::IsNull { expr, .. } => uses_event_time(expr),
         K::Binary { left, right, .. } | K::Concat(left, right) => {
