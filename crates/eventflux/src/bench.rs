@@ -8,21 +8,35 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// A named workload: an app, its input stream and a deterministic event generator.
+/// A named workload: an app, its input streams and a deterministic event generator.
 pub struct Workload {
     pub name: &'static str,
     pub description: &'static str,
     pub sql: &'static str,
-    pub input: &'static str,
+    /// Input streams; the generator says which one each event goes to.
+    pub inputs: &'static [&'static str],
     pub output: &'static str,
-    /// Fills `out` with the values of event number `i`.
-    pub generate: fn(&mut Gen, u64, &mut Vec<Value>),
+    /// Fills `out` with the values of event number `i` and returns its input's index.
+    pub generate: fn(&mut Gen, u64, &mut Vec<Value>) -> usize,
     /// Distinct symbols the generator draws from.
     pub symbols: usize,
-    /// Events per millisecond of (virtual) time; 0 keeps every event at time 0.
-    pub events_per_ms: u64,
+    /// Events per second of (virtual) time; 0 keeps every event at time 0.
+    pub events_per_sec: u64,
     /// Default number of events for the in-process run (0: the command's `--events`).
     pub default_events: u64,
+    /// Events do not depend on their number: the in-process run may cycle through a pool of
+    /// pre-generated batches (restamped with fresh times) instead of generating every event.
+    pub cyclic: bool,
+}
+
+impl Workload {
+    fn ts(&self, i: u64) -> i64 {
+        if self.events_per_sec == 0 {
+            0
+        } else {
+            (i as u128 * 1000 / self.events_per_sec as u128) as i64
+        }
+    }
 }
 
 /// Deterministic generator state (xorshift64*) plus interned strings, so generating events does
@@ -30,6 +44,8 @@ pub struct Workload {
 pub struct Gen {
     state: u64,
     pub symbols: Vec<Value>,
+    /// Per-symbol random-walk prices.
+    pub prices: Vec<f64>,
 }
 
 impl Gen {
@@ -39,6 +55,7 @@ impl Gen {
             symbols: (0..symbols)
                 .map(|i| Value::from(format!("S{i:05}").as_str()))
                 .collect(),
+            prices: vec![100.0; symbols],
         }
     }
 
@@ -57,7 +74,7 @@ impl Gen {
     }
 }
 
-fn gen_trade(g: &mut Gen, _i: u64, out: &mut Vec<Value>) {
+fn gen_trade(g: &mut Gen, _i: u64, out: &mut Vec<Value>) -> usize {
     out.clear();
     let k = (g.next_u64() % g.symbols.len() as u64) as usize;
     let sym = g.symbols[k].clone();
@@ -65,6 +82,50 @@ fn gen_trade(g: &mut Gen, _i: u64, out: &mut Vec<Value>) {
     let price = (g.next_f64() * 10_000.0).round() / 100.0;
     let volume = (g.next_u64() % 1000) as i32 + 1;
     out.extend([sym, Value::Double(price), Value::Int(volume)]);
+    0
+}
+
+/// Trades whose prices follow a per-symbol random walk (steps of up to ±1.5 %).
+fn gen_walk(g: &mut Gen, _i: u64, out: &mut Vec<Value>) -> usize {
+    out.clear();
+    let k = (g.next_u64() % g.symbols.len() as u64) as usize;
+    let step = (g.next_f64() - 0.5) * 0.03;
+    g.prices[k] = (g.prices[k] * (1.0 + step)).clamp(1.0, 10_000.0);
+    let volume = (g.next_u64() % 1000) as i32 + 1;
+    out.extend([
+        g.symbols[k].clone(),
+        Value::Double(g.prices[k]),
+        Value::Int(volume),
+    ]);
+    0
+}
+
+/// Orders and payments: two orders then one payment, repeating; the payment pays the even
+/// order placed `PAY_LAG` orders earlier (2.5 s before, at 20 000 orders/s), so half of the
+/// orders are paid and the rest time out after 5 s.
+fn gen_orders(_g: &mut Gen, i: u64, out: &mut Vec<Value>) -> usize {
+    const PAY_LAG: u64 = 50_000;
+    out.clear();
+    let round = i / 3;
+    match i % 3 {
+        2 => {
+            let paid = (round * 2).saturating_sub(PAY_LAG);
+            out.extend([Value::Long(paid as i64), Value::Double(10.0)]);
+            1
+        }
+        r => {
+            out.extend([Value::Long((round * 2 + r) as i64), Value::Double(10.0)]);
+            0
+        }
+    }
+}
+
+/// Readings with a step number 1..=5, for the five-step sequence.
+fn gen_steps(g: &mut Gen, _i: u64, out: &mut Vec<Value>) -> usize {
+    out.clear();
+    let step = (g.next_u64() % 5) as i32 + 1;
+    out.extend([Value::Int(step), Value::Double(g.next_f64())]);
+    0
 }
 
 pub const WORKLOADS: &[Workload] = &[
@@ -73,12 +134,13 @@ pub const WORKLOADS: &[Workload] = &[
         description: "filter + projection: SELECT symbol, price * volume AS notional FROM Trades WHERE price > 50",
         sql: "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);\n\
               INSERT INTO Out SELECT symbol, price * volume AS notional FROM Trades WHERE price > 50;\n",
-        input: "Trades",
+        inputs: &["Trades"],
         output: "Out",
         generate: gen_trade,
         symbols: 100,
-        events_per_ms: 0,
+        events_per_sec: 0,
         default_events: 0,
+        cyclic: true,
     },
     Workload {
         name: "W2",
@@ -86,12 +148,13 @@ pub const WORKLOADS: &[Workload] = &[
         sql: "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);\n\
               INSERT INTO Out SELECT symbol, avg(price) AS avg_price, sum(volume) AS volume\n\
               FROM Trades WINDOW TUMBLING(1 sec) GROUP BY symbol;\n",
-        input: "Trades",
+        inputs: &["Trades"],
         output: "Out",
         generate: gen_trade,
         symbols: 100,
-        events_per_ms: 1000,
+        events_per_sec: 1_000_000,
         default_events: 0,
+        cyclic: true,
     },
     Workload {
         name: "W3",
@@ -100,12 +163,13 @@ pub const WORKLOADS: &[Workload] = &[
               PARTITION WITH (symbol OF Trades) BEGIN\n\
               INSERT INTO Out SELECT symbol, avg(price) AS avg_price FROM Trades WINDOW('length', 100);\n\
               END;\n",
-        input: "Trades",
+        inputs: &["Trades"],
         output: "Out",
         generate: gen_trade,
         symbols: 100,
-        events_per_ms: 0,
+        events_per_sec: 0,
         default_events: 0,
+        cyclic: true,
     },
     Workload {
         name: "W3-len10",
@@ -114,12 +178,13 @@ pub const WORKLOADS: &[Workload] = &[
               PARTITION WITH (symbol OF Trades) BEGIN\n\
               INSERT INTO Out SELECT symbol, avg(price) AS avg_price FROM Trades WINDOW('length', 10);\n\
               END;\n",
-        input: "Trades",
+        inputs: &["Trades"],
         output: "Out",
         generate: gen_trade,
         symbols: 100,
-        events_per_ms: 0,
+        events_per_sec: 0,
         default_events: 0,
+        cyclic: true,
     },
     Workload {
         name: "W3-len10000",
@@ -128,12 +193,13 @@ pub const WORKLOADS: &[Workload] = &[
               PARTITION WITH (symbol OF Trades) BEGIN\n\
               INSERT INTO Out SELECT symbol, avg(price) AS avg_price FROM Trades WINDOW('length', 10000);\n\
               END;\n",
-        input: "Trades",
+        inputs: &["Trades"],
         output: "Out",
         generate: gen_trade,
         symbols: 100,
-        events_per_ms: 0,
+        events_per_sec: 0,
         default_events: 0,
+        cyclic: true,
     },
     Workload {
         name: "W3-mem",
@@ -142,12 +208,59 @@ pub const WORKLOADS: &[Workload] = &[
               PARTITION WITH (symbol OF Trades) BEGIN\n\
               INSERT INTO Out SELECT symbol, avg(price) AS avg_price FROM Trades WINDOW('length', 100);\n\
               END;\n",
-        input: "Trades",
+        inputs: &["Trades"],
         output: "Out",
         generate: gen_trade,
         symbols: 100_000,
-        events_per_ms: 0,
+        events_per_sec: 0,
         default_events: 12_000_000,
+        cyclic: true,
+    },
+    Workload {
+        name: "W4",
+        description: "PARTITION WITH (symbol OF Trades) + EVERY e1=Trades -> e2=Trades[price > e1.price * 1.05] WITHIN 1 sec; 100 symbols, random-walk prices, 5 events per symbol per second",
+        sql: "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);\n\
+              PARTITION WITH (symbol OF Trades) BEGIN\n\
+              INSERT INTO Out SELECT e1.symbol AS symbol, e1.price AS p1, e2.price AS p2\n\
+              FROM PATTERN (EVERY e1=Trades -> e2=Trades[price > e1.price * 1.05]) WITHIN 1 sec;\n\
+              END;\n",
+        inputs: &["Trades"],
+        output: "Out",
+        generate: gen_walk,
+        symbols: 100,
+        events_per_sec: 500,
+        default_events: 0,
+        cyclic: true,
+    },
+    Workload {
+        name: "W5",
+        description: "absence: EVERY e1=Orders -> NOT Payments[id = e1.id] FOR 5 sec; 20 000 orders/s (~100 000 open), half paid",
+        sql: "CREATE STREAM Orders (id LONG, amount DOUBLE);\n\
+              CREATE STREAM Payments (id LONG, amount DOUBLE);\n\
+              INSERT INTO Unpaid SELECT e1.id AS id, e1.amount AS amount\n\
+              FROM PATTERN (EVERY e1=Orders -> NOT Payments[id = e1.id] FOR 5 sec);\n",
+        inputs: &["Orders", "Payments"],
+        output: "Unpaid",
+        generate: gen_orders,
+        symbols: 1,
+        events_per_sec: 30_000,
+        default_events: 6_000_000,
+        cyclic: false,
+    },
+    Workload {
+        name: "W6",
+        description: "five-step sequence with a {2,5} quantifier: EVERY e1=S[step=1] -> e2=S[step=2]{2,5} -> e3=S[step=3] -> e4=S[step=4] -> e5=S[step=5] WITHIN 1 sec",
+        sql: "CREATE STREAM S (step INT, v DOUBLE);\n\
+              INSERT INTO Out SELECT e1.v AS v1, count(e2) AS twos, e5.v AS v5\n\
+              FROM PATTERN (EVERY e1=S[step == 1] -> e2=S[step == 2]{2,5} -> e3=S[step == 3]\n\
+                            -> e4=S[step == 4] -> e5=S[step == 5]) WITHIN 1 sec;\n",
+        inputs: &["S"],
+        output: "Out",
+        generate: gen_steps,
+        symbols: 1,
+        events_per_sec: 20_000,
+        default_events: 0,
+        cyclic: true,
     },
 ];
 
@@ -155,12 +268,20 @@ pub fn find(name: &str) -> Option<&'static Workload> {
     WORKLOADS.iter().find(|w| w.name.eq_ignore_ascii_case(name))
 }
 
-/// Peak resident set size of this process, in bytes (Linux).
-pub fn peak_rss_self() -> Option<u64> {
+/// Current or peak resident set size of this process, in bytes (Linux).
+fn proc_status(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+pub fn peak_rss_self() -> Option<u64> {
+    proc_status("VmHWM:")
+}
+
+pub fn rss_self() -> Option<u64> {
+    proc_status("VmRSS:")
 }
 
 /// Peak RSS of the largest waited-for child process, in bytes.
@@ -185,6 +306,8 @@ pub struct Report {
     pub p50_ns: Option<u64>,
     pub p99_ns: Option<u64>,
     pub peak_rss: Option<u64>,
+    /// Workload-specific figures (state size, bytes per partial match).
+    pub extra: String,
 }
 
 impl std::fmt::Display for Report {
@@ -201,16 +324,26 @@ impl std::fmt::Display for Report {
             rate / 1e6
         )?;
         if let (Some(p50), Some(p99)) = (self.p50_ns, self.p99_ns) {
-            write!(f, "  latency p50={}ns p99={}ns", p50, p99)?;
+            write!(f, "  latency p50={p50}ns p99={p99}ns")?;
         }
         if let Some(rss) = self.peak_rss {
             write!(f, "  peak_rss={:.1} MB", rss as f64 / (1024.0 * 1024.0))?;
+        }
+        if !self.extra.is_empty() {
+            write!(f, "  {}", self.extra)?;
         }
         Ok(())
     }
 }
 
-fn build(w: &Workload) -> Result<(App, crate::Input, Arc<AtomicU64>), String> {
+struct Built {
+    app: App,
+    inputs: Vec<crate::Input>,
+    arities: Vec<usize>,
+    count: Arc<AtomicU64>,
+}
+
+fn build(w: &Workload) -> Result<Built, String> {
     let mut app = App::from_sql_named(w.name, w.sql).map_err(|e| e.to_string())?;
     let count = Arc::new(AtomicU64::new(0));
     let c = count.clone();
@@ -218,75 +351,136 @@ fn build(w: &Workload) -> Result<(App, crate::Input, Arc<AtomicU64>), String> {
         c.fetch_add(b.len() as u64, Ordering::Relaxed);
     })
     .map_err(|e| e.to_string())?;
-    let input = app.input(w.input).map_err(|e| e.to_string())?;
-    Ok((app, input, count))
+    let mut inputs = Vec::new();
+    let mut arities = Vec::new();
+    for name in w.inputs {
+        let input = app.input(name).map_err(|e| e.to_string())?;
+        arities.push(app.plan().streams[input.stream_id()].schema.len());
+        inputs.push(input);
+    }
+    Ok(Built {
+        app,
+        inputs,
+        arities,
+        count,
+    })
 }
 
-/// Throughput in-process: pre-generated batches of `batch_size`, sent back to back.
+/// A prepared chunk of consecutive events of one input.
+struct Chunk {
+    input: usize,
+    batch: Batch,
+}
+
+/// Throughput in-process: pre-generated batches (consecutive events of one input, up to
+/// `batch_size`) sent back to back, the clock advanced to each batch's first event.
 pub fn in_process(w: &Workload, events: u64, batch_size: usize) -> Result<Report, String> {
     let events = if w.default_events > 0 {
         w.default_events
     } else {
         events
     };
-    let (mut app, input, count) = build(w)?;
+    let Built {
+        mut app,
+        inputs,
+        arities,
+        count,
+    } = build(w)?;
     let mut gen = Gen::new(42, w.symbols);
-    let arity = app.plan().streams[input.stream_id()].schema.len();
-    // A pool of distinct batches reused cyclically keeps generation out of the measurement.
-    let mut pool: Vec<Batch> = (0..64)
-        .map(|b| {
-            let mut batch = Batch::with_capacity(arity, batch_size);
-            let mut vals = Vec::with_capacity(arity);
-            for i in 0..batch_size {
-                (w.generate)(&mut gen, (b * batch_size + i) as u64, &mut vals);
-                batch.push(0, EventKind::Current, &vals);
+    // Generate up front: a pool of 64 batches reused cyclically, or every event.
+    let pregenerate = if w.cyclic {
+        events.min(64 * batch_size as u64)
+    } else {
+        events
+    };
+    let mut chunks: Vec<Chunk> = Vec::new();
+    let mut vals = Vec::new();
+    for i in 0..pregenerate {
+        let input = (w.generate)(&mut gen, i, &mut vals);
+        let ts = w.ts(i);
+        match chunks.last_mut() {
+            Some(c) if c.input == input && c.batch.len() < batch_size => {
+                c.batch.push(ts, EventKind::Current, &vals)
             }
-            batch
-        })
-        .collect();
-    let batches = events.div_ceil(batch_size as u64);
-    let pool_len = pool.len() as u64;
-    let start = Instant::now();
-    for b in 0..batches {
-        let batch = &mut pool[(b % pool_len) as usize];
-        if w.events_per_ms > 0 {
-            let first = b * batch_size as u64;
-            for (i, ts) in batch.timestamps_mut().iter_mut().enumerate() {
-                *ts = ((first + i as u64).checked_div(w.events_per_ms).unwrap_or(0)) as i64;
+            _ => {
+                let mut batch = Batch::new(arities[input]);
+                batch.push(ts, EventKind::Current, &vals);
+                chunks.push(Chunk { input, batch });
             }
-            app.advance_to(first.checked_div(w.events_per_ms).unwrap_or(0) as i64);
         }
-        app.send_batch_unchecked(input, batch);
+    }
+    let base_rss = rss_self().unwrap_or(0);
+    let start = Instant::now();
+    let mut sent = 0u64;
+    'outer: loop {
+        for c in chunks.iter_mut() {
+            if sent >= events {
+                break 'outer;
+            }
+            if w.events_per_sec > 0 {
+                if w.cyclic {
+                    for (k, ts) in c.batch.timestamps_mut().iter_mut().enumerate() {
+                        *ts = w.ts(sent + k as u64);
+                    }
+                }
+                app.advance_to(c.batch.timestamps()[0]);
+            }
+            app.send_batch_unchecked(inputs[c.input], &c.batch);
+            sent += c.batch.len() as u64;
+        }
+        if !w.cyclic {
+            break;
+        }
     }
     let seconds = start.elapsed().as_secs_f64();
+    let stats = app.stats();
+    let state: usize = stats.state_sizes.iter().map(|(_, n)| n).sum();
+    let dropped: u64 = stats.window_evictions.iter().map(|(_, n)| n).sum();
+    let rss = rss_self().unwrap_or(0);
+    let mut extra = format!("live_state={state}");
+    if state > 0 && rss > base_rss {
+        extra.push_str(&format!(
+            " bytes_per_state_entry={}",
+            (rss - base_rss) / state as u64
+        ));
+    }
+    if dropped > 0 {
+        extra.push_str(&format!(" dropped={dropped}"));
+    }
     app.shutdown();
     Ok(Report {
         workload: w.name.into(),
         mode: "in-process",
-        events: batches * batch_size as u64,
+        events: sent,
         outputs: count.load(Ordering::Relaxed),
         seconds,
         p50_ns: None,
         p99_ns: None,
         peak_rss: peak_rss_self(),
+        extra,
     })
 }
 
 /// Per-event latency in-process: each event sent alone and timed from send to return (all
-/// output of a stateless query is delivered synchronously before `send` returns).
+/// output caused by the event is delivered synchronously before `send` returns).
 pub fn latency(w: &Workload, events: u64) -> Result<Report, String> {
-    let (mut app, input, count) = build(w)?;
+    let Built {
+        mut app,
+        inputs,
+        count,
+        ..
+    } = build(w)?;
     let mut gen = Gen::new(7, w.symbols);
     let mut vals = Vec::new();
     let mut samples = Vec::with_capacity(events as usize);
     let start = Instant::now();
     for i in 0..events {
-        (w.generate)(&mut gen, i, &mut vals);
+        let input = (w.generate)(&mut gen, i, &mut vals);
         let t = Instant::now();
-        if w.events_per_ms > 0 {
-            app.advance_to(i.checked_div(w.events_per_ms).unwrap_or(0) as i64);
+        if w.events_per_sec > 0 {
+            app.advance_to(w.ts(i));
         }
-        app.send(input, &vals).map_err(|e| e.to_string())?;
+        app.send(inputs[input], &vals).map_err(|e| e.to_string())?;
         samples.push(t.elapsed().as_nanos() as u64);
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -306,6 +500,7 @@ pub fn latency(w: &Workload, events: u64) -> Result<Report, String> {
         p50_ns: pct(0.50),
         p99_ns: pct(0.99),
         peak_rss: peak_rss_self(),
+        extra: String::new(),
     })
 }
 
@@ -315,31 +510,37 @@ pub fn write_replay_file(w: &Workload, events: u64, path: &std::path::Path) -> s
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let app =
         App::from_sql_named(w.name, w.sql).map_err(|e| std::io::Error::other(e.to_string()))?;
-    let id = app
-        .plan()
-        .stream_id(w.input)
-        .ok_or_else(|| std::io::Error::other("no input stream"))?;
-    let encoder = eventflux_connectors::RowEncoder::new(&app.plan().streams[id].schema);
+    let mut encoders = Vec::new();
+    for name in w.inputs {
+        let id = app
+            .plan()
+            .stream_id(name)
+            .ok_or_else(|| std::io::Error::other("no input stream"))?;
+        encoders.push((
+            format!("{{\"stream\": \"{name}\", \"ts\": "),
+            eventflux_connectors::RowEncoder::new(&app.plan().streams[id].schema),
+        ));
+    }
     let mut gen = Gen::new(42, w.symbols);
     let mut vals = Vec::new();
     let mut line = Vec::with_capacity(256);
-    let prefix = format!("{{\"stream\": \"{}\", \"ts\": ", w.input);
     for i in 0..events {
-        (w.generate)(&mut gen, i, &mut vals);
+        let input = (w.generate)(&mut gen, i, &mut vals);
+        let (prefix, encoder) = &encoders[input];
         line.clear();
         line.extend_from_slice(prefix.as_bytes());
-        let ts = i.checked_div(w.events_per_ms).unwrap_or(i);
-        line.extend_from_slice(itoa_fmt(ts as i64).as_bytes());
+        let ts = if w.events_per_sec > 0 {
+            w.ts(i)
+        } else {
+            i as i64
+        };
+        line.extend_from_slice(ts.to_string().as_bytes());
         line.extend_from_slice(b", \"data\": ");
         encoder.encode(&vals, &mut line);
         line.extend_from_slice(b"}\n");
         out.write_all(&line)?;
     }
     out.flush()
-}
-
-fn itoa_fmt(v: i64) -> String {
-    v.to_string()
 }
 
 /// End to end: `eventflux run APP --replay FILE > /dev/null` in a child process.
@@ -374,5 +575,6 @@ pub fn replay_end_to_end(w: &Workload, events: u64) -> Result<Report, String> {
         p50_ns: None,
         p99_ns: None,
         peak_rss: peak_rss_children(),
+        extra: String::new(),
     })
 }

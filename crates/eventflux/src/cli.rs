@@ -96,7 +96,22 @@ fn explain_dot(plan: &crate::AppPlan) -> String {
             );
         }
         let _ = writeln!(out, "  q{qi} [shape=ellipse, label=\"{label}\"];");
-        let _ = writeln!(out, "  s{} -> q{qi};\n  q{qi} -> s{};", q.input, q.target);
+        for op in &q.operators {
+            if let eventflux_planner::Operator::Pattern(p) = op {
+                // The automaton as a cluster beside its query.
+                let _ = writeln!(
+                    out,
+                    "  subgraph cluster_q{qi} {{\n    label=\"automaton of '{}'\";",
+                    dot_escape(&q.name)
+                );
+                out.push_str(&p.dot(&format!("q{qi}"), &|s| plan.streams[s].name.clone()));
+                let _ = writeln!(out, "  }}\n  q{qi} -> q{qi}n{} [style=dashed];", p.root);
+            }
+        }
+        for &input in &q.inputs {
+            let _ = writeln!(out, "  s{input} -> q{qi};");
+        }
+        let _ = writeln!(out, "  q{qi} -> s{};", q.target);
     }
     out.push_str("}\n");
     out

@@ -7,19 +7,17 @@ use crate::compile::{
     EvalCtx,
 };
 use crate::operators::{BatchOperator, OpCtx};
+use crate::value::KeyValue;
 use crate::value::Value;
 use eventflux_planner::expr::EventPick;
 use eventflux_planner::functions::AggregateFn;
 use eventflux_planner::pattern::{PatternNode, PatternPlan};
 use eventflux_sql::ast::PatternMode;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// A bound event, shared by every instance that bound it.
-#[derive(Debug)]
-struct Ev {
-    values: Box<[Value]>,
-}
+/// A bound event's values, shared by every instance that bound it (one allocation).
+type Ev = [Value];
 
 #[derive(Debug, Clone, Default)]
 enum Binding {
@@ -60,6 +58,8 @@ struct Instance {
     last_ts: i64,
     /// The query's root instance (not dropped by the partial-match bound).
     root: bool,
+    /// Where the instance is registered in the routing index.
+    leaves: Vec<(usize, Option<KeyValue>)>,
 }
 
 struct SlotView<'a> {
@@ -70,18 +70,14 @@ fn agg_value(func: AggregateFn, evs: &[Arc<Ev>], attr: Option<usize>) -> Value {
     if func == AggregateFn::Count {
         let n = match attr {
             None => evs.len(),
-            Some(a) => evs.iter().filter(|e| !e.values[a].is_null()).count(),
+            Some(a) => evs.iter().filter(|e| !e[a].is_null()).count(),
         };
         return Value::Long(n as i64);
     }
     let Some(a) = attr else {
         return Value::Null;
     };
-    let vals: Vec<&Value> = evs
-        .iter()
-        .map(|e| &e.values[a])
-        .filter(|v| !v.is_null())
-        .collect();
+    let vals: Vec<&Value> = evs.iter().map(|e| &e[a]).filter(|v| !v.is_null()).collect();
     if vals.is_empty() {
         return Value::Null;
     }
@@ -149,8 +145,7 @@ impl Bindings for SlotView<'_> {
                 .checked_sub(1 + k as usize)
                 .and_then(|i| evs.get(i)),
         };
-        e.and_then(|e| e.values.get(attr).cloned())
-            .unwrap_or_default()
+        e.and_then(|e| e.get(attr).cloned()).unwrap_or_default()
     }
 
     fn aggregate(&self, func: AggregateFn, slot: usize, attr: Option<usize>) -> Value {
@@ -221,7 +216,8 @@ struct Step<'a> {
     armed: Vec<i64>,
 }
 
-pub struct PatternOperator {
+/// The compiled pattern: nodes, state layout and routing information. Immutable while running.
+struct Automaton {
     nodes: Vec<Node>,
     /// First state word of each node.
     offsets: Vec<usize>,
@@ -233,23 +229,132 @@ pub struct PatternOperator {
     mode: PatternMode,
     within: Option<i64>,
     has_every: bool,
+    /// For leaves (elements and absences) whose filter has `attr = alias.attr`: the event's
+    /// attribute, and the bound attribute (slot, pick, attr) — instances waiting there are
+    /// indexed by the bound value, so an event only reaches the instances it can match.
+    keys: Vec<Option<(usize, usize, EventPick, usize)>>,
+    /// Leaf nodes listening to each stream.
+    leaves_of_stream: Vec<(usize, Vec<usize>)>,
+}
+
+/// Instances waiting at one leaf: all of them, or by correlation key.
+enum Waiting {
+    Plain(BTreeSet<u64>),
+    Keyed(HashMap<KeyValue, Ids>),
+}
+
+/// Instance ids under one correlation key, ascending; usually exactly one.
+#[derive(Debug, Clone)]
+enum Ids {
+    One(u64),
+    Many(Vec<u64>),
+}
+
+impl Ids {
+    fn insert(&mut self, id: u64) {
+        match self {
+            Ids::One(a) if *a == id => {}
+            Ids::One(a) => {
+                let a = *a;
+                *self = Ids::Many(if a < id { vec![a, id] } else { vec![id, a] });
+            }
+            Ids::Many(v) => {
+                if let Err(p) = v.binary_search(&id) {
+                    v.insert(p, id);
+                }
+            }
+        }
+    }
+
+    /// Removes `id`; true when the set is now empty.
+    fn remove(&mut self, id: u64) -> bool {
+        match self {
+            Ids::One(a) => *a == id,
+            Ids::Many(v) => {
+                if let Ok(p) = v.binary_search(&id) {
+                    v.remove(p);
+                }
+                match v.as_slice() {
+                    [] => true,
+                    [only] => {
+                        *self = Ids::One(*only);
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Ids::One(a) => std::slice::from_ref(a),
+            Ids::Many(v) => v,
+        }
+    }
+}
+
+pub struct PatternOperator {
+    auto: Automaton,
     condition: Option<CompiledPredicate>,
     outputs: Vec<CompiledExpr>,
     emit: Vec<usize>,
     arity: usize,
     instances: BTreeMap<u64, Instance>,
+    /// Per leaf node, the instances that can take an event there.
+    waiting: Vec<Option<Waiting>>,
     next_id: u64,
     started: bool,
-    /// Without EVERY a PATTERN matches once: set after the match (or when its root died).
+    /// Without EVERY a PATTERN matches once: set after the match.
     finished: bool,
     max_partial: usize,
     /// Partial matches dropped because of the bound.
     pub dropped: u64,
     out_row: Vec<Value>,
+    candidates: Vec<u64>,
+    leaves: Vec<(usize, Option<KeyValue>)>,
 }
 
 impl PatternOperator {
     pub fn new(plan: &PatternPlan, max_partial: usize) -> Result<PatternOperator, CompileError> {
+        let auto = Automaton::new(plan)?;
+        let waiting = (0..auto.nodes.len())
+            .map(|n| match &auto.nodes[n] {
+                Node::Element { .. } | Node::Absent { .. } => Some(if auto.keys[n].is_some() {
+                    Waiting::Keyed(HashMap::new())
+                } else {
+                    Waiting::Plain(BTreeSet::new())
+                }),
+                _ => None,
+            })
+            .collect();
+        let outputs = plan
+            .outputs
+            .iter()
+            .map(|(_, e)| compile_expr(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(PatternOperator {
+            auto,
+            condition: plan.condition.as_ref().map(compile_predicate).transpose()?,
+            arity: plan.emit.len(),
+            outputs,
+            emit: plan.emit.clone(),
+            instances: BTreeMap::new(),
+            waiting,
+            next_id: 1,
+            started: false,
+            finished: false,
+            max_partial: max_partial.max(1),
+            dropped: 0,
+            out_row: Vec::new(),
+            candidates: Vec::new(),
+            leaves: Vec::new(),
+        })
+    }
+}
+
+impl Automaton {
+    fn new(plan: &PatternPlan) -> Result<Automaton, CompileError> {
         let mut nodes = Vec::with_capacity(plan.nodes.len());
         let mut offsets = Vec::with_capacity(plan.nodes.len());
         let mut words = 0;
@@ -320,12 +425,19 @@ impl PatternOperator {
                 Node::Every(c) => slot_of_node[*c].clone(),
             };
         }
-        let outputs = plan
-            .outputs
-            .iter()
-            .map(|(_, e)| compile_expr(e))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(PatternOperator {
+        let keys = plan.nodes.iter().map(correlation_key).collect();
+        let mut leaves_of_stream: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (i, n) in nodes.iter().enumerate() {
+            let stream = match n {
+                Node::Element { stream, .. } | Node::Absent { stream, .. } => *stream,
+                _ => continue,
+            };
+            match leaves_of_stream.iter_mut().find(|(s, _)| *s == stream) {
+                Some((_, v)) => v.push(i),
+                None => leaves_of_stream.push((stream, vec![i])),
+            }
+        }
+        Ok(Automaton {
             nodes,
             offsets,
             words,
@@ -336,17 +448,8 @@ impl PatternOperator {
             mode: plan.mode,
             within: plan.within,
             has_every: plan.has_every(),
-            condition: plan.condition.as_ref().map(compile_predicate).transpose()?,
-            arity: plan.emit.len(),
-            outputs,
-            emit: plan.emit.clone(),
-            instances: BTreeMap::new(),
-            next_id: 1,
-            started: false,
-            finished: false,
-            max_partial: max_partial.max(1),
-            dropped: 0,
-            out_row: Vec::new(),
+            keys,
+            leaves_of_stream,
         })
     }
 
@@ -357,6 +460,7 @@ impl PatternOperator {
             first_ts: None,
             last_ts: i64::MIN,
             root: false,
+            leaves: Vec::new(),
         }
     }
 
@@ -481,11 +585,7 @@ impl PatternOperator {
                 }
                 let ev = st
                     .shared
-                    .get_or_insert_with(|| {
-                        Arc::new(Ev {
-                            values: st.row.to_vec().into_boxed_slice(),
-                        })
-                    })
+                    .get_or_insert_with(|| Arc::<[Value]>::from(st.row))
                     .clone();
                 inst.bindings[*slot].push(ev);
                 inst.state[o] += 1;
@@ -712,18 +812,225 @@ impl PatternOperator {
         }
     }
 
+    /// Leaves of node `n` that can take the instance's next event (for routing), with the
+    /// correlation key each waits on.
+    fn active_leaves(
+        &self,
+        n: usize,
+        inst: &Instance,
+        entered: bool,
+        out: &mut Vec<(usize, Option<KeyValue>)>,
+    ) {
+        let o = self.offsets[n];
+        match &self.nodes[n] {
+            Node::Element { max, .. } => {
+                if !entered || !max.is_some_and(|m| inst.state[o] >= m as i64) {
+                    out.push((n, self.key_of(n, inst)));
+                }
+            }
+            Node::Absent { duration, .. } => {
+                let waiting = match duration {
+                    Some(_) => entered && inst.state[o] == ABSENT_ARMED,
+                    None => true,
+                };
+                if waiting {
+                    out.push((n, self.key_of(n, inst)));
+                }
+            }
+            Node::Seq(steps) => {
+                let start = if entered { inst.state[o] as usize } else { 0 };
+                for (k, &c) in steps.iter().enumerate().skip(start) {
+                    let is_current = entered && k == start;
+                    if !is_current
+                        && matches!(
+                            self.nodes[c],
+                            Node::Absent {
+                                duration: Some(_),
+                                ..
+                            }
+                        )
+                    {
+                        break;
+                    }
+                    self.active_leaves(c, inst, is_current, out);
+                    let passable = if is_current {
+                        self.satisfied(c, inst)
+                    } else {
+                        self.nullable[c]
+                    };
+                    if !passable {
+                        break;
+                    }
+                }
+            }
+            Node::And(l, r) => {
+                for c in [*l, *r] {
+                    if !(entered && self.full(c, inst)) {
+                        self.active_leaves(c, inst, entered, out);
+                    }
+                }
+            }
+            Node::Or(l, r) => {
+                let s = if entered { inst.state[o] } else { 0 };
+                if s & OR_LEFT_WON != 0 {
+                    self.active_leaves(*l, inst, entered, out);
+                } else if s & OR_RIGHT_WON != 0 {
+                    self.active_leaves(*r, inst, entered, out);
+                } else {
+                    if s & OR_LEFT_DEAD == 0 {
+                        self.active_leaves(*l, inst, entered, out);
+                    }
+                    if s & OR_RIGHT_DEAD == 0 {
+                        self.active_leaves(*r, inst, entered, out);
+                    }
+                }
+            }
+            Node::Every(c) => {
+                // Unstarted (a template): the first leaves of the term, for spawning.
+                let started = entered && inst.state[o] == 1;
+                self.active_leaves(*c, inst, started, out);
+            }
+        }
+    }
+
+    fn key_of(&self, n: usize, inst: &Instance) -> Option<KeyValue> {
+        let (_, slot, pick, attr) = self.keys[n]?;
+        Some(KeyValue(
+            SlotView {
+                bindings: &inst.bindings,
+            }
+            .attr(slot, pick, attr),
+        ))
+    }
+}
+
+/// `attr = alias.attr` (either order, no conversions) among the AND-ed conjuncts of a leaf's
+/// filter: the index key of instances waiting there.
+fn correlation_key(n: &PatternNode) -> Option<(usize, usize, EventPick, usize)> {
+    use eventflux_planner::expr::{TypedExpr, TypedExprKind as K};
+    use eventflux_sql::ast::BinaryOp;
+    let filter = match n {
+        PatternNode::Element { filter, .. } | PatternNode::Absent { filter, .. } => {
+            filter.as_ref()?
+        }
+        _ => return None,
+    };
+    fn find(e: &TypedExpr) -> Option<(usize, usize, EventPick, usize)> {
+        match &e.kind {
+            K::Binary {
+                op: BinaryOp::And,
+                left,
+                right,
+            } => find(left).or_else(|| find(right)),
+            K::Binary {
+                op: BinaryOp::Eq,
+                left,
+                right,
+            } => match (&left.kind, &right.kind) {
+                (
+                    K::Column(c),
+                    K::PatternAttr {
+                        slot, index, attr, ..
+                    },
+                )
+                | (
+                    K::PatternAttr {
+                        slot, index, attr, ..
+                    },
+                    K::Column(c),
+                ) if matches!(index, EventPick::First | EventPick::Last) => {
+                    Some((c.index, *slot, *index, *attr))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    find(filter)
+}
+
+impl PatternOperator {
+    fn fresh(&self) -> Instance {
+        self.auto.fresh()
+    }
+
+    /// Updates the routing index for an instance after its state changed.
+    fn register(&mut self, id: u64) {
+        let Some(inst) = self.instances.get(&id) else {
+            return;
+        };
+        let mut leaves = std::mem::take(&mut self.leaves);
+        leaves.clear();
+        self.auto
+            .active_leaves(self.auto.root, inst, true, &mut leaves);
+        let old = std::mem::take(&mut self.instance_leaves_mut(id));
+        for (leaf, key) in &old {
+            self.unwait(*leaf, key.as_ref(), id);
+        }
+        for (leaf, key) in &leaves {
+            match (&mut self.waiting[*leaf], key) {
+                (Some(Waiting::Plain(set)), _) => {
+                    set.insert(id);
+                }
+                (Some(Waiting::Keyed(map)), Some(k)) => match map.get_mut(k) {
+                    Some(ids) => ids.insert(id),
+                    None => {
+                        map.insert(k.clone(), Ids::One(id));
+                    }
+                },
+                _ => {}
+            }
+        }
+        if let Some(inst) = self.instances.get_mut(&id) {
+            // The instance keeps its list; the scratch buffer takes the old one back.
+            std::mem::swap(&mut inst.leaves, &mut leaves);
+        }
+        leaves.clear();
+        self.leaves = leaves;
+    }
+
+    fn instance_leaves_mut(&mut self, id: u64) -> Vec<(usize, Option<KeyValue>)> {
+        self.instances
+            .get_mut(&id)
+            .map(|i| std::mem::take(&mut i.leaves))
+            .unwrap_or_default()
+    }
+
+    fn unwait(&mut self, leaf: usize, key: Option<&KeyValue>, id: u64) {
+        match (&mut self.waiting[leaf], key) {
+            (Some(Waiting::Plain(set)), _) => {
+                set.remove(&id);
+            }
+            (Some(Waiting::Keyed(map)), Some(k)) => {
+                if map.get_mut(k).is_some_and(|ids| ids.remove(id)) {
+                    map.remove(k);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Removes an instance and its routing entries.
+    fn remove(&mut self, id: u64) -> Option<Instance> {
+        let inst = self.instances.remove(&id)?;
+        for (leaf, key) in &inst.leaves {
+            self.unwait(*leaf, key.as_ref(), id);
+        }
+        Some(inst)
+    }
+
     // ---- instances ------------------------------------------------------------------------
 
     fn insert(&mut self, inst: Instance, armed: &[i64], ctx: &mut OpCtx<'_>) -> u64 {
         // Bound the live partial matches: drop the oldest (never the root) and count it.
         if self.instances.len() >= self.max_partial {
-            if let Some(&oldest) = self
+            if let Some(oldest) = self
                 .instances
                 .iter()
                 .find(|(_, i)| !i.root)
-                .map(|(id, _)| id)
+                .map(|(id, _)| *id)
             {
-                self.instances.remove(&oldest);
+                self.remove(oldest);
                 self.dropped += 1;
             }
         }
@@ -732,10 +1039,11 @@ impl PatternOperator {
         for &at in armed {
             ctx.schedule(at, absence_token(id));
         }
-        if let (Some(w), Some(t0)) = (self.within, inst.first_ts) {
+        if let (Some(w), Some(t0)) = (self.auto.within, inst.first_ts) {
             ctx.schedule(t0.saturating_add(w), within_token(id));
         }
         self.instances.insert(id, inst);
+        self.register(id);
         id
     }
 
@@ -751,7 +1059,8 @@ impl PatternOperator {
         let mut root = self.fresh();
         root.root = true;
         let mut armed = Vec::new();
-        self.enter(self.root, &mut root, ctx.now, &mut armed);
+        self.auto
+            .enter(self.auto.root, &mut root, ctx.now, &mut armed);
         self.insert(root, &armed, ctx)
     }
 
@@ -783,7 +1092,45 @@ impl PatternOperator {
         );
     }
 
-    /// Offers one event to every instance, oldest first.
+    /// The instances an event can affect, oldest first: those waiting at a leaf of the event's
+    /// stream (by correlation key where the leaf has one). A strict SEQUENCE offers every event
+    /// to every instance, since an event nobody takes breaks them.
+    fn route(&mut self, stream: usize, row: &[Value]) -> Vec<u64> {
+        let mut c = std::mem::take(&mut self.candidates);
+        c.clear();
+        if self.auto.mode == PatternMode::Sequence {
+            c.extend(self.instances.keys().copied());
+            return c;
+        }
+        if let Some((_, leaves)) = self
+            .auto
+            .leaves_of_stream
+            .iter()
+            .find(|(s, _)| *s == stream)
+        {
+            for &leaf in leaves {
+                match &self.waiting[leaf] {
+                    Some(Waiting::Plain(set)) => c.extend(set.iter().copied()),
+                    Some(Waiting::Keyed(map)) => {
+                        if let Some((attr, ..)) = self.auto.keys[leaf] {
+                            let key = row.get(attr).unwrap_or(&Value::Null);
+                            if let Some(ids) = map.get(KeyValue::from_ref(key)) {
+                                c.extend_from_slice(ids.as_slice());
+                            }
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        if c.len() > 1 {
+            c.sort_unstable();
+            c.dedup();
+        }
+        c
+    }
+
+    /// Offers one event to the instances it can affect, oldest first.
     fn on_event(
         &mut self,
         stream: usize,
@@ -793,16 +1140,18 @@ impl PatternOperator {
         out: &mut Batch,
     ) {
         let mut shared: Option<Arc<Ev>> = None;
-        let ids: Vec<u64> = self.instances.keys().copied().collect();
-        let mut completed: Vec<(u64, Instance)> = Vec::new();
+        let ids = self.route(stream, row);
+        let mut completed: Vec<Instance> = Vec::new();
         let mut spawned: Vec<(Instance, Vec<i64>)> = Vec::new();
         // How the root instance ended with this event, if it did.
         let mut root_failed = false;
         let mut root_matched = false;
-        for id in ids {
-            let Some(mut inst) = self.instances.remove(&id) else {
+        for &id in &ids {
+            let auto = &self.auto;
+            let Some(inst) = self.instances.get_mut(&id) else {
                 continue;
             };
+            let had_first = inst.first_ts.is_some();
             let mut st = Step {
                 stream,
                 row,
@@ -813,14 +1162,13 @@ impl PatternOperator {
                 start_every: false,
                 armed: Vec::new(),
             };
-            let before = inst.clone();
-            let mut result = self.feed(self.root, &mut inst, &mut st);
+            let mut result = auto.feed(auto.root, inst, &mut st);
             let spawn = st.spawn;
             let armed = std::mem::take(&mut st.armed);
             if result == Feed::Ignored
-                && self.mode == PatternMode::Sequence
+                && auto.mode == PatternMode::Sequence
                 && !spawn
-                && !self.in_absence(self.root, &inst)
+                && !auto.in_absence(auto.root, inst)
             {
                 // Strict contiguity: an event the instance does not take breaks it.
                 result = Feed::Failed;
@@ -828,26 +1176,16 @@ impl PatternOperator {
             for at in &armed {
                 ctx.schedule(*at, absence_token(id));
             }
-            if before.first_ts.is_none() {
-                if let (Some(w), Some(t0)) = (self.within, inst.first_ts) {
+            if !had_first {
+                if let (Some(w), Some(t0)) = (auto.within, inst.first_ts) {
                     ctx.schedule(t0.saturating_add(w), within_token(id));
-                }
-            }
-            match result {
-                Feed::Failed => {
-                    if inst.root {
-                        root_failed = true;
-                    }
-                }
-                Feed::Consumed if self.satisfied(self.root, &inst) => completed.push((id, inst)),
-                _ => {
-                    self.instances.insert(id, inst);
                 }
             }
             // The template spawns a new instance for an event that begins an EVERY term.
             if spawn && result == Feed::Ignored {
-                let mut clone = before;
+                let mut clone = inst.clone();
                 clone.root = false;
+                clone.leaves = Vec::new();
                 let mut st = Step {
                     stream,
                     row,
@@ -858,24 +1196,36 @@ impl PatternOperator {
                     start_every: true,
                     armed: Vec::new(),
                 };
-                if self.feed(self.root, &mut clone, &mut st) == Feed::Consumed {
+                if auto.feed(auto.root, &mut clone, &mut st) == Feed::Consumed {
                     let armed = std::mem::take(&mut st.armed);
                     spawned.push((clone, armed));
                 }
             }
-        }
-        for (_, inst) in completed {
-            self.emit(&inst, inst.last_ts.max(ts), ctx.now, out);
-            if inst.root {
-                root_matched = true;
+            match result {
+                Feed::Failed => {
+                    if let Some(inst) = self.remove(id) {
+                        root_failed |= inst.root;
+                    }
+                }
+                Feed::Consumed if self.auto.satisfied(self.auto.root, &self.instances[&id]) => {
+                    if let Some(inst) = self.remove(id) {
+                        root_matched |= inst.root;
+                        completed.push(inst);
+                    }
+                }
+                Feed::Consumed => self.register(id),
+                Feed::Ignored => {}
             }
         }
-        for (mut inst, armed) in spawned {
-            if self.satisfied(self.root, &inst) {
+        self.candidates = ids;
+        for inst in completed {
+            self.emit(&inst, inst.last_ts.max(ts), ctx.now, out);
+        }
+        for (inst, armed) in spawned {
+            if self.auto.satisfied(self.auto.root, &inst) {
                 self.emit(&inst, ts, ctx.now, out);
                 continue;
             }
-            inst.root = false;
             self.insert(inst, &armed, ctx);
         }
         if root_matched {
@@ -895,53 +1245,54 @@ impl PatternOperator {
         ctx: &mut OpCtx<'_>,
         out: &mut Batch,
     ) {
-        if self.mode == PatternMode::Pattern && matched && !self.has_every {
+        if self.auto.mode == PatternMode::Pattern && matched && !self.auto.has_every {
             self.finished = true;
             return;
         }
         let id = self.new_root(ctx);
-        let event = if self.mode == PatternMode::Sequence {
+        let event = if self.auto.mode == PatternMode::Sequence {
             event
         } else {
             None
         };
-        if let Some((stream, row, ts)) = event {
-            let Some(mut inst) = self.instances.remove(&id) else {
-                return;
-            };
-            let mut shared = None;
-            let mut st = Step {
-                stream,
-                row,
-                ts,
-                now: ctx.now,
-                shared: &mut shared,
-                spawn: false,
-                start_every: false,
-                armed: Vec::new(),
-            };
-            let r = self.feed(self.root, &mut inst, &mut st);
-            let armed = std::mem::take(&mut st.armed);
-            for at in &armed {
-                ctx.schedule(*at, absence_token(id));
+        let Some((stream, row, ts)) = event else {
+            return;
+        };
+        let mut shared = None;
+        let auto = &self.auto;
+        let Some(inst) = self.instances.get_mut(&id) else {
+            return;
+        };
+        let mut st = Step {
+            stream,
+            row,
+            ts,
+            now: ctx.now,
+            shared: &mut shared,
+            spawn: false,
+            start_every: false,
+            armed: Vec::new(),
+        };
+        let r = auto.feed(auto.root, inst, &mut st);
+        let armed = std::mem::take(&mut st.armed);
+        for at in &armed {
+            ctx.schedule(*at, absence_token(id));
+        }
+        if r != Feed::Consumed {
+            // The new root does not take it either: it waits for the next event.
+            return;
+        }
+        if let (Some(w), Some(t0)) = (auto.within, inst.first_ts) {
+            ctx.schedule(t0.saturating_add(w), within_token(id));
+        }
+        if auto.satisfied(auto.root, inst) {
+            if let Some(inst) = self.remove(id) {
+                self.emit(&inst, ts, ctx.now, out);
             }
-            match r {
-                Feed::Consumed if self.satisfied(self.root, &inst) => {
-                    self.emit(&inst, ts, ctx.now, out);
-                    // Matched at once: start again, without re-offering the event.
-                    self.root_gone(true, None, ctx, out);
-                }
-                Feed::Consumed => {
-                    if let (Some(w), Some(t0)) = (self.within, inst.first_ts) {
-                        ctx.schedule(t0.saturating_add(w), within_token(id));
-                    }
-                    self.instances.insert(id, inst);
-                }
-                // The new root does not take it either: it waits for the next event.
-                _ => {
-                    self.instances.insert(id, inst);
-                }
-            }
+            // Matched at once: start again, without re-offering the event.
+            self.root_gone(true, None, ctx, out);
+        } else {
+            self.register(id);
         }
     }
 
@@ -960,7 +1311,10 @@ impl BatchOperator for PatternOperator {
         for r in input.rows() {
             self.on_event(stream, r.values, r.ts, ctx, out);
             if self.finished {
-                self.instances.clear();
+                let ids: Vec<u64> = self.instances.keys().copied().collect();
+                for id in ids {
+                    self.remove(id);
+                }
                 return;
             }
         }
@@ -970,35 +1324,35 @@ impl BatchOperator for PatternOperator {
         let id = token / 2;
         if token % 2 == 1 {
             // WITHIN elapsed: the partial match can no longer complete.
-            if let Some(inst) = self.instances.get(&id) {
+            if let Some(inst) = self.remove(id) {
                 if inst.root {
                     // A root that bound events (a prefix before EVERY) expires too.
-                    self.instances.remove(&id);
                     self.root_gone(false, None, ctx, out);
-                } else {
-                    self.instances.remove(&id);
                 }
             }
             return;
         }
-        let Some(mut inst) = self.instances.remove(&id) else {
+        let auto = &self.auto;
+        let Some(inst) = self.instances.get_mut(&id) else {
             return;
         };
         let mut armed = Vec::new();
-        let changed = self.on_time(self.root, &mut inst, ctx.now, &mut armed);
+        let changed = auto.on_time(auto.root, inst, ctx.now, &mut armed);
         for at in &armed {
             ctx.schedule(*at, absence_token(id));
         }
-        if changed && self.satisfied(self.root, &inst) {
-            self.emit(&inst, ctx.now, ctx.now, out);
-            if inst.root {
-                self.root_gone(true, None, ctx, out);
-                if self.finished {
-                    self.instances.clear();
+        if !changed {
+            return;
+        }
+        if auto.satisfied(auto.root, inst) {
+            if let Some(inst) = self.remove(id) {
+                self.emit(&inst, ctx.now, ctx.now, out);
+                if inst.root {
+                    self.root_gone(true, None, ctx, out);
                 }
             }
         } else {
-            self.instances.insert(id, inst);
+            self.register(id);
         }
     }
 

@@ -1,0 +1,7 @@
+CREATE STREAM A (id STRING, v INT);
+CREATE STREAM B (id STRING, v INT);
+CREATE STREAM C (id STRING, v INT);
+
+INSERT INTO Out
+SELECT e1.id AS id, e3.v AS cv
+FROM PATTERN (EVERY e1=A -> NOT B[id = e1.id] AND e3=C[id = e1.id]);

@@ -1,0 +1,6 @@
+CREATE STREAM A (id STRING, v INT);
+CREATE STREAM B (id STRING, v INT);
+
+INSERT INTO Out
+SELECT e1.id AS id, e1.v AS v
+FROM PATTERN (EVERY e1=A -> NOT B[id = e1.id] FOR 5 sec);

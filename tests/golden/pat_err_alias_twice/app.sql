@@ -1,0 +1,5 @@
+CREATE STREAM Login (user STRING, ip STRING);
+CREATE STREAM Logout (user STRING);
+INSERT INTO Out
+SELECT e1.user AS user
+FROM PATTERN (EVERY e1=Login -> e1=Logout[user = 'x']);

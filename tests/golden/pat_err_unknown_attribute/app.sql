@@ -1,0 +1,5 @@
+CREATE STREAM Login (user STRING, ip STRING);
+CREATE STREAM Logout (user STRING);
+INSERT INTO Out
+SELECT login.user AS user, login.ipp AS ip
+FROM PATTERN (EVERY login=Login -> logout=Logout[user = login.user]);

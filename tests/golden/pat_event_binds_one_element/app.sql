@@ -1,0 +1,7 @@
+CREATE STREAM A (id STRING, v INT);
+CREATE STREAM B (id STRING, v INT);
+CREATE STREAM C (id STRING, v INT);
+
+INSERT INTO Out
+SELECT e1.id AS first_a, e2.id AS second_a
+FROM PATTERN (EVERY e1=A -> e2=A);

@@ -1,0 +1,5 @@
+CREATE STREAM S (id STRING, kind STRING, ts LONG, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND);
+
+INSERT INTO Out
+SELECT e1.id AS id, e1.ts AS t_start, e2.ts AS t_end
+FROM PATTERN (EVERY e1=S[kind = 'start'] -> e2=S[kind = 'end' AND id = e1.id]) WITHIN 5 sec;

@@ -1,0 +1,5 @@
+CREATE STREAM A (id STRING, v INT);
+CREATE STREAM B (id STRING, v INT);
+INSERT INTO Out
+SELECT e1.id AS a, e2.id AS b, e3.id AS c
+FROM SEQUENCE (EVERY e1=A -> (e2=B OR e3=A[v > e1.v]));

@@ -1,0 +1,8 @@
+CREATE STREAM A (id STRING, v INT);
+CREATE STREAM B (id STRING, v INT);
+CREATE STREAM C (id STRING, v INT);
+
+CREATE STREAM X (id STRING, v INT);
+INSERT INTO Out
+SELECT e0.id AS x, e1.id AS a, e2.id AS b, e1.v AS av, e2.v AS bv
+FROM PATTERN (EVERY e0=X -> (e1=A OR e2=B));

@@ -1,0 +1,7 @@
+CREATE STREAM A (id STRING, v INT);
+CREATE STREAM B (id STRING, v INT);
+CREATE STREAM C (id STRING, v INT);
+
+INSERT INTO Out
+SELECT count(e1) AS n, sum(e1.v) AS total, e2.id AS b
+FROM PATTERN (e1=A{2,} -> e2=B);

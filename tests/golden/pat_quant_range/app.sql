@@ -1,0 +1,10 @@
+CREATE STREAM X (k STRING, id STRING, v INT);
+CREATE STREAM A (k STRING, id STRING, v INT);
+CREATE STREAM B (k STRING, id STRING, v INT);
+
+PARTITION WITH (k OF A, k OF B)
+BEGIN
+  INSERT INTO Out
+  SELECT e1[0].k AS k, count(e1) AS n, e1[last].id AS last_a, e2.id AS b
+  FROM PATTERN (e1=A{2,4} -> e2=B);
+END;

@@ -1,0 +1,8 @@
+CREATE STREAM A (id STRING, v INT);
+CREATE STREAM B (id STRING, v INT);
+CREATE STREAM C (id STRING, v INT);
+
+CREATE STREAM X (id STRING, v INT);
+INSERT INTO Out
+SELECT e0.id AS x, count(e1) AS n, e1[last].id AS last_a
+FROM PATTERN (e0=X -> e1=A{2,4});

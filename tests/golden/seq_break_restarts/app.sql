@@ -1,0 +1,7 @@
+CREATE STREAM A (id STRING, v INT);
+CREATE STREAM B (id STRING, v INT);
+CREATE STREAM C (id STRING, v INT);
+
+INSERT INTO Out
+SELECT e1.id AS a, e2.id AS b, e3.id AS c
+FROM SEQUENCE (e1=A -> e2=B -> e3=C);

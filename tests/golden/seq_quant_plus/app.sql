@@ -1,0 +1,7 @@
+CREATE STREAM A (id STRING, v INT);
+CREATE STREAM B (id STRING, v INT);
+CREATE STREAM C (id STRING, v INT);
+
+INSERT INTO Out
+SELECT e1[0].id AS first_a, count(e1) AS n, e2.id AS b
+FROM SEQUENCE (e1=A+ -> e2=B);
