@@ -178,6 +178,14 @@ fn report_stats(stats: &crate::EngineStats, all: bool) {
             );
         }
     }
+    for (q, n, max) in &stats.pattern_drops {
+        if *n > 0 {
+            let _ = writeln!(
+                err,
+                "warning: query '{q}': reached pattern.max_partial_matches ({max}) and dropped {n} partial matches"
+            );
+        }
+    }
     if !all {
         return;
     }

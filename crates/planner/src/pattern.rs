@@ -361,6 +361,23 @@ impl Scope for PatternScope<'_> {
             }
         }
         let Some(slot) = self.slot_of(&q.name) else {
+            let aliases: Vec<&str> = self
+                .slots
+                .iter()
+                .filter(|s| s.stream_name == q.name)
+                .map(|s| s.alias.as_str())
+                .collect();
+            if aliases.len() > 1 {
+                return Err(Diagnostic::error(
+                    q.span,
+                    format!(
+                        "'{}' is ambiguous here: stream '{}' is bound by more than one alias ({}); use the alias",
+                        q.name,
+                        q.name,
+                        aliases.join(", ")
+                    ),
+                ));
+            }
             return Err(self.unknown_alias(q));
         };
         let (attr, ty) = self.attr_of(slot, &col.name)?;
@@ -482,6 +499,8 @@ pub struct PatternBuilder<'a> {
     pub slots: Vec<PatternSlot>,
     pub streams: Vec<StreamId>,
     next_element: usize,
+    /// Source span of each absence node, for messages.
+    absent_spans: Vec<(usize, Span)>,
 }
 
 impl<'a> PatternBuilder<'a> {
@@ -493,6 +512,7 @@ impl<'a> PatternBuilder<'a> {
             slots: Vec::new(),
             streams: Vec::new(),
             next_element: 0,
+            absent_spans: Vec::new(),
         }
     }
 
@@ -666,11 +686,13 @@ impl<'a> PatternBuilder<'a> {
                         return Err(());
                     }
                 }
-                Ok(self.push(PatternNode::Absent {
+                let node = self.push(PatternNode::Absent {
                     stream: id,
                     filter,
                     duration: a.duration.map(|d| d.millis),
-                }))
+                });
+                self.absent_spans.push((node, a.span));
+                Ok(node)
             }
         }
     }
@@ -687,6 +709,11 @@ impl<'a> PatternBuilder<'a> {
         for (i, n) in self.nodes.iter().enumerate() {
             if let PatternNode::Absent { duration: None, .. } = n {
                 if !in_and[i] {
+                    let span = self
+                        .absent_spans
+                        .iter()
+                        .find(|(n, _)| *n == i)
+                        .map_or(span, |(_, s)| *s);
                     self.diags.push(Diagnostic::error(
                         span,
                         "NOT … needs FOR <duration>, unless it is combined with AND (NOT B AND e2=C)",

@@ -46,6 +46,8 @@ struct StreamRuntime {
 
 struct QueryRuntime {
     name: String,
+    /// The query's `pattern.max_partial_matches` bound (for reports).
+    max_partial: usize,
     target: StreamId,
     pipeline: Vec<Box<dyn BatchOperator>>,
     /// Output buffer of each operator (reused between batches).
@@ -69,6 +71,8 @@ pub struct EngineStats {
     pub buffered_events: Vec<(String, usize)>,
     /// Per query: events dropped because a window reached `window.max_events`.
     pub window_evictions: Vec<(String, u64)>,
+    /// Per query: partial matches dropped because of `pattern.max_partial_matches`, and that bound.
+    pub pattern_drops: Vec<(String, u64, usize)>,
 }
 
 /// The clock and timers of one event-time domain.
@@ -189,6 +193,11 @@ impl Engine {
                 .map(|op| Batch::new(op.output_arity()))
                 .collect();
             queries.push(QueryRuntime {
+                max_partial: q
+                    .options
+                    .get("pattern.max_partial_matches")
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(crate::operators::DEFAULT_MAX_PARTIAL_MATCHES),
                 name: q.name.clone(),
                 target: q.target,
                 pipeline,
@@ -638,6 +647,17 @@ impl Engine {
                     (
                         q.name.clone(),
                         q.pipeline.iter().map(|o| o.state_size()).sum(),
+                    )
+                })
+                .collect(),
+            pattern_drops: self
+                .queries
+                .iter()
+                .map(|q| {
+                    (
+                        q.name.clone(),
+                        q.pipeline.iter().map(|o| o.dropped_partial_matches()).sum(),
+                        q.max_partial,
                     )
                 })
                 .collect(),

@@ -68,6 +68,10 @@ pub trait BatchOperator: Send {
     fn evicted(&self) -> u64 {
         0
     }
+    /// Partial matches dropped because a pattern reached `pattern.max_partial_matches`.
+    fn dropped_partial_matches(&self) -> u64 {
+        0
+    }
     /// Whether the operator keeps state between batches (partitions instantiate these per key).
     fn is_stateful(&self) -> bool {
         true

@@ -220,7 +220,7 @@ impl BatchOperator for Partitioned {
                     }
                 };
                 if let Some(inst) = id.and_then(|id| self.instances.get_mut(&id).map(|i| (id, i))) {
-                    self.scratch.clear();
+                    self.scratch.reset(r.values.len());
                     self.scratch.push(r.ts, r.kind, r.values);
                     inst.1.last_seen = ctx.now;
                     Self::run(inst.1, inst.0, 0, Some(&self.scratch), None, ctx, out);
@@ -239,7 +239,7 @@ impl BatchOperator for Partitioned {
                     }
                 }
             }
-            self.scratch.clear();
+            self.scratch.reset(r.values.len());
             self.scratch.push(r.ts, r.kind, r.values);
             let keys = std::mem::take(&mut self.keys);
             for key in &keys {
@@ -297,6 +297,14 @@ impl BatchOperator for Partitioned {
 
     fn output_arity(&self) -> usize {
         self.arity
+    }
+
+    fn dropped_partial_matches(&self) -> u64 {
+        self.instances
+            .values()
+            .flat_map(|i| i.ops.iter())
+            .map(|o| o.dropped_partial_matches())
+            .sum()
     }
 
     fn evicted(&self) -> u64 {

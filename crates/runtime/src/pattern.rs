@@ -304,6 +304,8 @@ pub struct PatternOperator {
     /// Per leaf node, the instances that can take an event there.
     waiting: Vec<Option<Waiting>>,
     next_id: u64,
+    /// Whether the root instance is live (it does not count against the bound).
+    root_live: bool,
     started: bool,
     /// Without EVERY a PATTERN matches once: set after the match.
     finished: bool,
@@ -316,6 +318,11 @@ pub struct PatternOperator {
 }
 
 impl PatternOperator {
+    /// The bound this operator enforces on live partial matches.
+    pub fn max_partial_matches(&self) -> usize {
+        self.max_partial
+    }
+
     pub fn new(plan: &PatternPlan, max_partial: usize) -> Result<PatternOperator, CompileError> {
         let auto = Automaton::new(plan)?;
         let waiting = (0..auto.nodes.len())
@@ -342,6 +349,7 @@ impl PatternOperator {
             instances: BTreeMap::new(),
             waiting,
             next_id: 1,
+            root_live: false,
             started: false,
             finished: false,
             max_partial: max_partial.max(1),
@@ -1013,6 +1021,9 @@ impl PatternOperator {
     /// Removes an instance and its routing entries.
     fn remove(&mut self, id: u64) -> Option<Instance> {
         let inst = self.instances.remove(&id)?;
+        if inst.root {
+            self.root_live = false;
+        }
         for (leaf, key) in &inst.leaves {
             self.unwait(*leaf, key.as_ref(), id);
         }
@@ -1023,7 +1034,8 @@ impl PatternOperator {
 
     fn insert(&mut self, inst: Instance, armed: &[i64], ctx: &mut OpCtx<'_>) -> u64 {
         // Bound the live partial matches: drop the oldest (never the root) and count it.
-        if self.instances.len() >= self.max_partial {
+        let roots = usize::from(self.root_live);
+        if self.instances.len() - roots >= self.max_partial {
             if let Some(oldest) = self
                 .instances
                 .iter()
@@ -1061,7 +1073,9 @@ impl PatternOperator {
         let mut armed = Vec::new();
         self.auto
             .enter(self.auto.root, &mut root, ctx.now, &mut armed);
-        self.insert(root, &armed, ctx)
+        let id = self.insert(root, &armed, ctx);
+        self.root_live = true;
+        id
     }
 
     /// Emits a complete match (if WHERE passes).
@@ -1183,9 +1197,14 @@ impl PatternOperator {
             }
             // The template spawns a new instance for an event that begins an EVERY term.
             if spawn && result == Feed::Ignored {
-                let mut clone = inst.clone();
-                clone.root = false;
-                clone.leaves = Vec::new();
+                let mut clone = Instance {
+                    state: inst.state.clone(),
+                    bindings: inst.bindings.clone(),
+                    first_ts: inst.first_ts,
+                    last_ts: inst.last_ts,
+                    root: false,
+                    leaves: Vec::new(),
+                };
                 let mut st = Step {
                     stream,
                     row,
@@ -1368,7 +1387,7 @@ impl BatchOperator for PatternOperator {
         self.instances.len()
     }
 
-    fn evicted(&self) -> u64 {
+    fn dropped_partial_matches(&self) -> u64 {
         self.dropped
     }
 }
