@@ -303,39 +303,78 @@ impl Builder<'_> {
     /// Event-time streams own their domain; a stream written only by queries reading one
     /// domain inherits it (its rows arrive in that domain's order).
     fn assign_domains(&mut self) {
-        for (id, s) in self.plan.streams.iter_mut().enumerate() {
-            s.domain = if s.event_time.is_some() {
-                TimeDomain::EventTime(id)
-            } else {
-                TimeDomain::Processing
-            };
+        // Event-time streams read together by one query share a domain (their events are merged
+        // in timestamp order under the minimum of their watermarks): union them.
+        let n = self.plan.streams.len();
+        let mut parent: Vec<usize> = (0..n).collect();
+        fn find(parent: &mut [usize], x: usize) -> usize {
+            let mut r = x;
+            while parent[r] != r {
+                r = parent[r];
+            }
+            parent[x] = r;
+            r
         }
         loop {
-            let mut changed = false;
-            for id in 0..self.plan.streams.len() {
-                if self.plan.streams[id].event_time.is_some() {
-                    continue;
-                }
-                let mut writers = self
-                    .plan
-                    .queries
-                    .iter()
-                    .filter(|q| q.target == id)
-                    .map(|q| self.plan.streams[q.input].domain);
-                let Some(first) = writers.next() else {
-                    continue;
-                };
-                let domain = if writers.all(|d| d == first) {
-                    first
+            for (id, s) in self.plan.streams.iter_mut().enumerate() {
+                s.domain = if s.event_time.is_some() {
+                    TimeDomain::EventTime(find(&mut parent, id))
                 } else {
                     TimeDomain::Processing
                 };
-                if self.plan.streams[id].domain != domain {
-                    self.plan.streams[id].domain = domain;
-                    changed = true;
+            }
+            // Streams written only by queries of one domain inherit it.
+            loop {
+                let mut changed = false;
+                for id in 0..n {
+                    if self.plan.streams[id].event_time.is_some() {
+                        continue;
+                    }
+                    let domains: Vec<TimeDomain> = self
+                        .plan
+                        .queries
+                        .iter()
+                        .filter(|q| q.target == id)
+                        .map(|q| query_domain(&self.plan, q))
+                        .collect();
+                    let Some(&first) = domains.first() else {
+                        continue;
+                    };
+                    let domain = if domains.iter().all(|d| *d == first) {
+                        first
+                    } else {
+                        TimeDomain::Processing
+                    };
+                    if self.plan.streams[id].domain != domain {
+                        self.plan.streams[id].domain = domain;
+                        changed = true;
+                    }
+                }
+                if !changed {
+                    break;
                 }
             }
-            if !changed {
+            let mut merged = false;
+            for q in &self.plan.queries {
+                let roots: Vec<usize> = q
+                    .inputs
+                    .iter()
+                    .filter_map(|&i| match self.plan.streams[i].domain {
+                        TimeDomain::EventTime(r) => Some(r),
+                        TimeDomain::Processing => None,
+                    })
+                    .collect();
+                if roots.len() == q.inputs.len() {
+                    for w in roots.windows(2) {
+                        let (a, b) = (find(&mut parent, w[0]), find(&mut parent, w[1]));
+                        if a != b {
+                            parent[a.max(b)] = a.min(b);
+                            merged = true;
+                        }
+                    }
+                }
+            }
+            if !merged {
                 break;
             }
         }
@@ -1266,6 +1305,17 @@ fn select_columns(
         Ok(cols.out)
     } else {
         Err(())
+    }
+}
+
+/// The clock a query runs on: the event-time domain of its inputs when they all share one,
+/// otherwise processing time.
+pub fn query_domain(plan: &AppPlan, q: &QueryPlan) -> TimeDomain {
+    let first = plan.streams[q.input].domain;
+    if q.inputs.iter().all(|&i| plan.streams[i].domain == first) {
+        first
+    } else {
+        TimeDomain::Processing
     }
 }
 

@@ -75,14 +75,20 @@ pub struct EngineStats {
     pub pattern_drops: Vec<(String, u64, usize)>,
 }
 
-/// The clock and timers of one event-time domain.
+/// The clock, timers and reordering buffer of one event-time domain: one event-time stream, or
+/// several read together by a query (merged in timestamp order under the minimum watermark).
 #[derive(Default)]
 struct DomainClock {
     now: i64,
     timers: TimerService,
+    /// Buffered rows by (event time, arrival sequence): ties keep arrival order.
+    buffer: BTreeMap<(i64, u64), (StreamId, EventKind, Vec<Value>)>,
+    seq: u64,
+    /// The event-time streams of the domain.
+    members: Vec<StreamId>,
 }
 
-/// Reordering buffer and watermark of an event-time stream.
+/// Watermark and late-event accounting of an event-time stream.
 struct EventTimeState {
     column: usize,
     delay: i64,
@@ -90,10 +96,10 @@ struct EventTimeState {
     domain: usize,
     max_seen: i64,
     watermark: i64,
-    /// Buffered rows by (event time, arrival sequence): ties keep arrival order.
-    buffer: BTreeMap<(i64, u64), (EventKind, Vec<Value>)>,
-    seq: u64,
     late_events: u64,
+    /// `watermark.idle`, and the processing time of the last arrival.
+    idle: Option<i64>,
+    last_arrival: Option<i64>,
 }
 
 /// Builds the operator context of query `$q` on the clock of its time domain.
@@ -136,6 +142,8 @@ pub struct Engine {
     started: bool,
     /// Inside `flush`: periodic work (triggers, snapshots) is not rescheduled.
     flushing: bool,
+    /// Processing time at which the clock started (idle streams count from it).
+    start_time: i64,
     queries: Vec<QueryRuntime>,
     listeners: Vec<Box<dyn OutputListener>>,
     timers: TimerService,
@@ -227,40 +235,51 @@ impl Engine {
                 triggers.push((id, rt));
             }
         }
-        // One domain per event-time stream; queries join the domain of their input.
+        // One domain per event-time root; queries join the domain all their inputs share.
         let mut domain_of_root: BTreeMap<StreamId, usize> = BTreeMap::new();
-        for (id, s) in plan.streams.iter().enumerate() {
-            if s.event_time.is_some() {
+        for s in &plan.streams {
+            if let (Some(_), TimeDomain::EventTime(root)) = (&s.event_time, s.domain) {
                 let n = domain_of_root.len();
-                domain_of_root.insert(id, n);
+                domain_of_root.entry(root).or_insert(n);
             }
         }
-        let domains = (0..domain_of_root.len())
+        let mut domains: Vec<DomainClock> = (0..domain_of_root.len())
             .map(|_| DomainClock::default())
             .collect();
         let query_domain = plan
             .queries
             .iter()
-            .map(|q| match plan.streams[q.input].domain {
-                TimeDomain::EventTime(root) => domain_of_root.get(&root).copied(),
-                TimeDomain::Processing => None,
-            })
+            .map(
+                |q| match eventflux_planner::builder::query_domain(plan, q) {
+                    TimeDomain::EventTime(root) => domain_of_root.get(&root).copied(),
+                    TimeDomain::Processing => None,
+                },
+            )
             .collect();
         let event_time = plan
             .streams
             .iter()
             .enumerate()
             .map(|(id, s)| {
-                s.event_time.as_ref().map(|et| EventTimeState {
-                    column: et.column,
-                    delay: et.delay,
-                    late_stream: et.late_stream,
-                    domain: domain_of_root.get(&id).copied().unwrap_or(0),
-                    max_seen: i64::MIN,
-                    watermark: i64::MIN,
-                    buffer: BTreeMap::new(),
-                    seq: 0,
-                    late_events: 0,
+                let domain = match s.domain {
+                    TimeDomain::EventTime(root) => domain_of_root.get(&root).copied().unwrap_or(0),
+                    TimeDomain::Processing => 0,
+                };
+                s.event_time.as_ref().map(|et| {
+                    if let Some(d) = domains.get_mut(domain) {
+                        d.members.push(id);
+                    }
+                    EventTimeState {
+                        column: et.column,
+                        delay: et.delay,
+                        late_stream: et.late_stream,
+                        domain,
+                        max_seen: i64::MIN,
+                        watermark: i64::MIN,
+                        late_events: 0,
+                        idle: et.idle,
+                        last_arrival: None,
+                    }
                 })
             })
             .collect();
@@ -273,6 +292,7 @@ impl Engine {
             current_stream: 0,
             started: false,
             flushing: false,
+            start_time: 0,
             queries,
             listeners: Vec::new(),
             timers: TimerService::new(),
@@ -355,6 +375,9 @@ impl Engine {
             self.fire(owner);
         }
         self.now = self.now.max(t);
+        if !self.domains.is_empty() {
+            self.check_idle_domains();
+        }
     }
 
     /// End of time (replay `--flush`): fires every pending timer, then lets every operator emit
@@ -366,10 +389,8 @@ impl Engine {
         self.timers.retain(|o| o.query != TRIGGER_OWNER);
         loop {
             // Watermarks to the end of time: every buffered event is released in order.
-            for stream in 0..self.event_time.len() {
-                if self.event_time[stream].is_some() {
-                    self.release(stream, i64::MAX);
-                }
+            for d in 0..self.domains.len() {
+                self.release(d, i64::MAX);
             }
             for d in 0..self.domains.len() {
                 self.advance_domain(d, i64::MAX);
@@ -389,11 +410,7 @@ impl Engine {
             }
             let pending = !self.timers.is_empty()
                 || self.domains.iter().any(|d| !d.timers.is_empty())
-                || self
-                    .event_time
-                    .iter()
-                    .flatten()
-                    .any(|e| !e.buffer.is_empty());
+                || self.domains.iter().any(|d| !d.buffer.is_empty());
             if !pending {
                 break;
             }
@@ -411,63 +428,86 @@ impl Engine {
     }
 
     /// Accepts rows into an event-time stream: late rows are routed or dropped, the rest wait
-    /// in the buffer until the watermark passes them.
+    /// in the domain's buffer until the domain's watermark passes them.
     fn ingest(&mut self, stream: StreamId, batch: &Batch) {
         let mut late = Batch::new(batch.arity());
-        let mut watermark = i64::MIN;
-        if let Some(et) = self.event_time[stream].as_mut() {
-            for r in batch.rows() {
-                let t = r.values.get(et.column).and_then(Value::as_i64);
-                match t {
-                    Some(t) if t >= et.watermark => {
-                        et.seq += 1;
-                        et.buffer.insert((t, et.seq), (r.kind, r.values.to_vec()));
-                        et.max_seen = et.max_seen.max(t);
-                        et.watermark = et.watermark.max(et.max_seen.saturating_sub(et.delay));
+        let now = self.now;
+        let Some(et) = self.event_time[stream].as_mut() else {
+            return;
+        };
+        let domain = et.domain;
+        et.last_arrival = Some(now);
+        for r in batch.rows() {
+            let t = r.values.get(et.column).and_then(Value::as_i64);
+            match t {
+                Some(t) if t >= et.watermark => {
+                    if let Some(d) = self.domains.get_mut(domain) {
+                        d.seq += 1;
+                        d.buffer
+                            .insert((t, d.seq), (stream, r.kind, r.values.to_vec()));
                     }
-                    // Below the watermark, or without an event time at all: late.
-                    _ => {
-                        if et.late_stream.is_some() {
-                            late.push(r.ts, r.kind, r.values);
-                        } else {
-                            et.late_events += 1;
-                        }
+                    et.max_seen = et.max_seen.max(t);
+                    et.watermark = et.watermark.max(et.max_seen.saturating_sub(et.delay));
+                }
+                // Below the watermark, or without an event time at all: late.
+                _ => {
+                    et.late_events += 1;
+                    if et.late_stream.is_some() {
+                        late.push(r.ts, r.kind, r.values);
                     }
                 }
             }
-            watermark = et.watermark;
         }
-        if !late.is_empty() {
-            if let Some(l) = self.event_time[stream].as_ref().and_then(|e| e.late_stream) {
-                if let Some(et) = self.event_time[stream].as_mut() {
-                    et.late_events += late.len() as u64;
-                }
-                self.deliver(l, &late);
+        let late_stream = et.late_stream;
+        if let (false, Some(l)) = (late.is_empty(), late_stream) {
+            self.deliver(l, &late);
+        }
+        let wm = self.domain_watermark(domain);
+        self.release(domain, wm);
+    }
+
+    /// The watermark of a domain: the minimum over its streams, leaving out streams idle for
+    /// their `watermark.idle` (if every stream is idle, the maximum).
+    fn domain_watermark(&self, domain: usize) -> i64 {
+        let Some(d) = self.domains.get(domain) else {
+            return i64::MIN;
+        };
+        let mut min_active: Option<i64> = None;
+        let mut max_all = i64::MIN;
+        for &s in &d.members {
+            let Some(et) = self.event_time[s].as_ref() else {
+                continue;
+            };
+            max_all = max_all.max(et.watermark);
+            let idle = match (et.idle, et.last_arrival) {
+                (Some(i), Some(last)) => self.now.saturating_sub(last) >= i,
+                (Some(i), None) => self.now.saturating_sub(self.start_time) >= i,
+                (None, _) => false,
+            };
+            if !idle {
+                min_active = Some(min_active.map_or(et.watermark, |m| m.min(et.watermark)));
             }
         }
-        self.release(stream, watermark);
+        min_active.unwrap_or(max_all)
     }
 
     /// Releases buffered rows with event time ≤ `up_to`, in order, each at its own time on the
-    /// stream's domain clock (timers due before it fire first).
-    fn release(&mut self, stream: StreamId, up_to: i64) {
-        let Some(domain) = self.event_time[stream].as_ref().map(|e| e.domain) else {
-            return;
-        };
-        let mut one = Batch::new(self.streams[stream].types.len());
+    /// domain's clock (timers due before it fire first).
+    fn release(&mut self, domain: usize, up_to: i64) {
+        let mut one = Batch::new(0);
         loop {
-            let next = self.event_time[stream].as_mut().and_then(|et| {
-                let (&(t, seq), _) = et.buffer.first_key_value()?;
+            let next = self.domains.get_mut(domain).and_then(|d| {
+                let (&(t, seq), _) = d.buffer.first_key_value()?;
                 if t > up_to {
                     return None;
                 }
-                et.buffer.remove(&(t, seq)).map(|row| (t, row))
+                d.buffer.remove(&(t, seq)).map(|row| (t, row))
             });
-            let Some((t, (kind, values))) = next else {
+            let Some((t, (stream, kind, values))) = next else {
                 break;
             };
             self.advance_domain(domain, t);
-            one.clear();
+            one.reset(values.len());
             one.push(t, kind, &values);
             self.deliver_now(stream, &one);
         }
@@ -475,6 +515,24 @@ impl Engine {
             self.advance_domain(domain, up_to);
         }
     }
+
+    /// The processing clock moved: domains with idle streams may advance.
+    fn check_idle_domains(&mut self) {
+        for d in 0..self.domains.len() {
+            let has_idle = self.domains[d].members.iter().any(|&s| {
+                self.event_time[s]
+                    .as_ref()
+                    .is_some_and(|e| e.idle.is_some())
+            });
+            if has_idle {
+                let wm = self.domain_watermark(d);
+                if wm > self.domains[d].now {
+                    self.release(d, wm);
+                }
+            }
+        }
+    }
+
     pub fn next_deadline(&self) -> Option<i64> {
         self.timers.next_deadline()
     }
@@ -482,6 +540,7 @@ impl Engine {
     /// Starts the clock: AT START triggers fire now, periodic and cron triggers are scheduled.
     fn start(&mut self) {
         self.started = true;
+        self.start_time = self.now;
         for q in 0..self.queries.len() {
             for op in 0..self.queries[q].pipeline.len() {
                 let query = &mut self.queries[q];
@@ -680,8 +739,13 @@ impl Engine {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, e)| {
-                    e.as_ref()
-                        .map(|e| (self.streams[i].name.clone(), e.buffer.len()))
+                    e.as_ref().map(|e| {
+                        let n = self
+                            .domains
+                            .get(e.domain)
+                            .map_or(0, |d| d.buffer.values().filter(|r| r.0 == i).count());
+                        (self.streams[i].name.clone(), n)
+                    })
                 })
                 .collect(),
         }
