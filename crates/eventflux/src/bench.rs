@@ -85,11 +85,11 @@ fn gen_trade(g: &mut Gen, _i: u64, out: &mut Vec<Value>) -> usize {
     0
 }
 
-/// Trades whose prices follow a per-symbol random walk (steps of up to ±1.5 %).
+/// Trades whose prices follow a per-symbol random walk (steps of up to ±1 %).
 fn gen_walk(g: &mut Gen, _i: u64, out: &mut Vec<Value>) -> usize {
     out.clear();
     let k = (g.next_u64() % g.symbols.len() as u64) as usize;
-    let step = (g.next_f64() - 0.5) * 0.03;
+    let step = (g.next_f64() - 0.5) * 0.02;
     g.prices[k] = (g.prices[k] * (1.0 + step)).clamp(1.0, 10_000.0);
     let volume = (g.next_u64() % 1000) as i32 + 1;
     out.extend([
@@ -218,7 +218,7 @@ pub const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "W4",
-        description: "PARTITION WITH (symbol OF Trades) + EVERY e1=Trades -> e2=Trades[price > e1.price * 1.05] WITHIN 1 sec; 100 symbols, random-walk prices, 5 events per symbol per second",
+        description: "PARTITION WITH (symbol OF Trades) + EVERY e1=Trades -> e2=Trades[price > e1.price * 1.05] WITHIN 1 sec; 100 symbols, random-walk prices, 2 events per symbol per second",
         sql: "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);\n\
               PARTITION WITH (symbol OF Trades) BEGIN\n\
               INSERT INTO Out SELECT e1.symbol AS symbol, e1.price AS p1, e2.price AS p2\n\
@@ -228,7 +228,23 @@ pub const WORKLOADS: &[Workload] = &[
         output: "Out",
         generate: gen_walk,
         symbols: 100,
-        events_per_sec: 500,
+        events_per_sec: 200,
+        default_events: 0,
+        cyclic: true,
+    },
+    Workload {
+        name: "W4-dense",
+        description: "PARTITION WITH (symbol OF Trades) + EVERY e1=Trades -> e2=Trades[price > e1.price * 1.05] WITHIN 1 sec; 100 symbols, W4 with 10 events per symbol per second (10 live partial matches per symbol)",
+        sql: "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT);\n\
+              PARTITION WITH (symbol OF Trades) BEGIN\n\
+              INSERT INTO Out SELECT e1.symbol AS symbol, e1.price AS p1, e2.price AS p2\n\
+              FROM PATTERN (EVERY e1=Trades -> e2=Trades[price > e1.price * 1.05]) WITHIN 1 sec;\n\
+              END;\n",
+        inputs: &["Trades"],
+        output: "Out",
+        generate: gen_walk,
+        symbols: 100,
+        events_per_sec: 1000,
         default_events: 0,
         cyclic: true,
     },
@@ -399,7 +415,13 @@ pub fn in_process(w: &Workload, events: u64, batch_size: usize) -> Result<Report
         let input = (w.generate)(&mut gen, i, &mut vals);
         let ts = w.ts(i);
         match chunks.last_mut() {
-            Some(c) if c.input == input && c.batch.len() < batch_size => {
+            // A batch holds events of one input and one millisecond: the clock moves between
+            // batches exactly as it would between events.
+            Some(c)
+                if c.input == input
+                    && c.batch.len() < batch_size
+                    && c.batch.timestamps().first() == Some(&ts) =>
+            {
                 c.batch.push(ts, EventKind::Current, &vals)
             }
             _ => {
