@@ -194,12 +194,25 @@ enum Mode {
 #[derive(Clone, Debug)]
 struct Pat {
     mode: Mode,
-    every: Option<Every>,
+    /// Disjoint EVERY groups, in step order.
+    every: Vec<Every>,
     steps: Vec<Step>,
     within: Option<i64>,
 }
 
 impl Pat {
+    /// An instance at the first step of an EVERY group that has bound nothing there is a
+    /// template: it never takes events, it spawns instances.
+    fn template(&self, inst: &Inst) -> bool {
+        self.every.iter().any(|g| {
+            inst.cur == g.at
+                && self.steps[g.at]
+                    .elems()
+                    .iter()
+                    .all(|e| inst.bind[e.alias].is_empty())
+        })
+    }
+
     fn elems(&self) -> Vec<&Elem> {
         self.steps.iter().flat_map(Step::elems).collect()
     }
@@ -283,21 +296,26 @@ fn step_sql(s: &Step) -> String {
 
 fn pattern_sql(p: &Pat) -> String {
     let steps: Vec<String> = p.steps.iter().map(step_sql).collect();
-    let body = match p.every {
-        None => steps.join(" -> "),
-        Some(Every { at, len, parens }) => {
-            let group = steps[at..at + len].join(" -> ");
-            let group = if parens {
-                format!("EVERY ({group})")
-            } else {
-                format!("EVERY {group}")
-            };
-            let mut parts: Vec<String> = steps[..at].to_vec();
-            parts.push(group);
-            parts.extend(steps[at + len..].iter().cloned());
-            parts.join(" -> ")
+    let mut parts: Vec<String> = Vec::new();
+    let mut j = 0;
+    while j < steps.len() {
+        match p.every.iter().find(|g| g.at == j) {
+            Some(g) => {
+                let group = steps[j..j + g.len].join(" -> ");
+                parts.push(if g.parens {
+                    format!("EVERY ({group})")
+                } else {
+                    format!("EVERY {group}")
+                });
+                j += g.len;
+            }
+            None => {
+                parts.push(steps[j].clone());
+                j += 1;
+            }
         }
-    };
+    }
+    let body = parts.join(" -> ");
     let mut cols = Vec::new();
     for e in p.elems() {
         let a = alias_name(e.alias);

@@ -1009,10 +1009,10 @@ impl PatternOperator {
             (Some(Waiting::Plain(set)), _) => {
                 set.remove(&id);
             }
-            (Some(Waiting::Keyed(map)), Some(k)) => {
-                if map.get_mut(k).is_some_and(|ids| ids.remove(id)) {
-                    map.remove(k);
-                }
+            (Some(Waiting::Keyed(map)), Some(k))
+                if map.get_mut(k).is_some_and(|ids| ids.remove(id)) =>
+            {
+                map.remove(k);
             }
             _ => {}
         }
