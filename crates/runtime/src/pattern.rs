@@ -1005,16 +1005,22 @@ impl PatternOperator {
     }
 
     fn unwait(&mut self, leaf: usize, key: Option<&KeyValue>, id: u64) {
-        match (&mut self.waiting[leaf], key) {
-            (Some(Waiting::Plain(set)), _) => {
+        let Some(waiting) = self.waiting[leaf].as_mut() else {
+            return;
+        };
+        match waiting {
+            Waiting::Plain(set) => {
                 set.remove(&id);
             }
-            (Some(Waiting::Keyed(map)), Some(k))
-                if map.get_mut(k).is_some_and(|ids| ids.remove(id)) =>
-            {
-                map.remove(k);
+            Waiting::Keyed(map) => {
+                let Some(k) = key else {
+                    return;
+                };
+                let emptied = map.get_mut(k).is_some_and(|ids| ids.remove(id));
+                if emptied {
+                    map.remove(k);
+                }
             }
-            _ => {}
         }
     }
 
