@@ -398,16 +398,7 @@ impl Engine {
             while let Some(at) = self.timers.next_deadline() {
                 self.advance_to(at);
             }
-            for q in 0..self.queries.len() {
-                for op in 0..self.queries[q].pipeline.len() {
-                    let query = &mut self.queries[q];
-                    let mut out = std::mem::take(&mut query.buffers[op]);
-                    out.clear();
-                    let mut ctx = op_ctx!(self, q, op, 0, 0);
-                    query.pipeline[op].on_flush(&mut ctx, &mut out);
-                    self.continue_from(q, op + 1, out, op);
-                }
-            }
+            self.for_each_operator(|op, ctx, out| op.on_flush(ctx, out));
             let pending = !self.timers.is_empty()
                 || self.domains.iter().any(|d| !d.timers.is_empty())
                 || self.domains.iter().any(|d| !d.buffer.is_empty());
@@ -537,20 +528,29 @@ impl Engine {
         self.timers.next_deadline()
     }
 
-    /// Starts the clock: AT START triggers fire now, periodic and cron triggers are scheduled.
-    fn start(&mut self) {
-        self.started = true;
-        self.start_time = self.now;
+    /// Calls `f` on every operator of every query (in order), running the rest of each query's
+    /// pipeline on what it emits.
+    fn for_each_operator(
+        &mut self,
+        f: impl Fn(&mut dyn BatchOperator, &mut OpCtx<'_>, &mut Batch),
+    ) {
         for q in 0..self.queries.len() {
             for op in 0..self.queries[q].pipeline.len() {
                 let query = &mut self.queries[q];
                 let mut out = std::mem::take(&mut query.buffers[op]);
                 out.clear();
                 let mut ctx = op_ctx!(self, q, op, 0, 0);
-                query.pipeline[op].on_start(&mut ctx, &mut out);
+                f(query.pipeline[op].as_mut(), &mut ctx, &mut out);
                 self.continue_from(q, op + 1, out, op);
             }
         }
+    }
+
+    /// Starts the clock: AT START triggers fire now, periodic and cron triggers are scheduled.
+    fn start(&mut self) {
+        self.started = true;
+        self.start_time = self.now;
+        self.for_each_operator(|op, ctx, out| op.on_start(ctx, out));
         for i in 0..self.triggers.len() {
             match &self.triggers[i].1 {
                 TriggerRuntime::Start => self.fire_trigger(i),

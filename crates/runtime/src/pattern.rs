@@ -200,6 +200,27 @@ fn within_token(id: u64) -> u64 {
     id * 2 + 1
 }
 
+impl<'a> Step<'a> {
+    fn new(
+        stream: usize,
+        row: &'a [Value],
+        ts: i64,
+        now: i64,
+        shared: &'a mut Option<Arc<Ev>>,
+    ) -> Step<'a> {
+        Step {
+            stream,
+            row,
+            ts,
+            now,
+            shared,
+            spawn: false,
+            start_every: false,
+            armed: Vec::new(),
+        }
+    }
+}
+
 /// Everything a transition needs besides the instance.
 struct Step<'a> {
     stream: usize,
@@ -1172,16 +1193,7 @@ impl PatternOperator {
                 continue;
             };
             let had_first = inst.first_ts.is_some();
-            let mut st = Step {
-                stream,
-                row,
-                ts,
-                now: ctx.now,
-                shared: &mut shared,
-                spawn: false,
-                start_every: false,
-                armed: Vec::new(),
-            };
+            let mut st = Step::new(stream, row, ts, ctx.now, &mut shared);
             let mut result = auto.feed(auto.root, inst, &mut st);
             let spawn = st.spawn;
             let armed = std::mem::take(&mut st.armed);
@@ -1212,14 +1224,8 @@ impl PatternOperator {
                     leaves: Vec::new(),
                 };
                 let mut st = Step {
-                    stream,
-                    row,
-                    ts,
-                    now: ctx.now,
-                    shared: &mut shared,
-                    spawn: false,
                     start_every: true,
-                    armed: Vec::new(),
+                    ..Step::new(stream, row, ts, ctx.now, &mut shared)
                 };
                 if auto.feed(auto.root, &mut clone, &mut st) == Feed::Consumed {
                     let armed = std::mem::take(&mut st.armed);
@@ -1288,16 +1294,7 @@ impl PatternOperator {
         let Some(inst) = self.instances.get_mut(&id) else {
             return;
         };
-        let mut st = Step {
-            stream,
-            row,
-            ts,
-            now: ctx.now,
-            shared: &mut shared,
-            spawn: false,
-            start_every: false,
-            armed: Vec::new(),
-        };
+        let mut st = Step::new(stream, row, ts, ctx.now, &mut shared);
         let r = auto.feed(auto.root, inst, &mut st);
         let armed = std::mem::take(&mut st.armed);
         for at in &armed {
