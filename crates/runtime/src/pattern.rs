@@ -13,7 +13,7 @@ use eventflux_planner::expr::EventPick;
 use eventflux_planner::functions::AggregateFn;
 use eventflux_planner::pattern::{PatternNode, PatternPlan};
 use eventflux_sql::ast::PatternMode;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 /// A bound event's values, shared by every instance that bound it (one allocation).
@@ -192,6 +192,71 @@ const OR_RIGHT_WON: i64 = 2;
 const OR_LEFT_DEAD: i64 = 4;
 const OR_RIGHT_DEAD: i64 = 8;
 
+/// The pattern's own deadlines (absence and WITHIN), kept in FIFO queues per delay — deadlines
+/// made with the same delay arrive in order, so pushing is O(1) — with a single engine timer for
+/// the earliest. The engine's timer heap then holds one entry per pattern, not one per partial
+/// match.
+#[derive(Default)]
+struct Deadlines {
+    /// (delay, queue of (due, seq, token)), each queue sorted by (due, seq).
+    queues: Vec<(i64, VecDeque<(i64, u64, u64)>)>,
+    seq: u64,
+    /// The time the engine timer is set for, if one is pending.
+    wake: Option<i64>,
+}
+
+/// Engine-timer token of the pattern's wake-up (its deadlines carry their own tokens).
+const WAKE: u64 = u64::MAX;
+/// Distinct delays given their own queue; others share the last one (sorted insertion).
+const MAX_QUEUES: usize = 16;
+
+impl Deadlines {
+    fn push(&mut self, ctx: &mut OpCtx<'_>, at: i64, token: u64) {
+        self.seq += 1;
+        let delay = at.saturating_sub(ctx.now);
+        let q = match self.queues.iter().position(|(d, _)| *d == delay) {
+            Some(q) => q,
+            None if self.queues.len() < MAX_QUEUES => {
+                self.queues.push((delay, VecDeque::new()));
+                self.queues.len() - 1
+            }
+            None => self.queues.len() - 1,
+        };
+        let entry = (at, self.seq, token);
+        let queue = &mut self.queues[q].1;
+        if queue.back().is_none_or(|b| (b.0, b.1) <= (at, self.seq)) {
+            queue.push_back(entry);
+        } else {
+            let pos = queue.partition_point(|e| (e.0, e.1) <= (at, self.seq));
+            queue.insert(pos, entry);
+        }
+        if self.wake.is_none_or(|w| at < w) {
+            self.wake = Some(at);
+            ctx.schedule(at, WAKE);
+        }
+    }
+
+    /// Takes the earliest deadline due at `now`.
+    fn pop_due(&mut self, now: i64) -> Option<u64> {
+        let q = self
+            .queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, q))| q.front().map(|e| (e.0, e.1, i)))
+            .filter(|(at, _, _)| *at <= now)
+            .min()?
+            .2;
+        self.queues[q].1.pop_front().map(|e| e.2)
+    }
+
+    fn next(&self) -> Option<i64> {
+        self.queues
+            .iter()
+            .filter_map(|(_, q)| q.front().map(|e| e.0))
+            .min()
+    }
+}
+
 /// Timer tokens: instance id × 2 (+1 for the WITHIN expiry).
 fn absence_token(id: u64) -> u64 {
     id * 2
@@ -331,6 +396,7 @@ pub struct PatternOperator {
     /// Without EVERY a PATTERN matches once: set after the match.
     finished: bool,
     max_partial: usize,
+    deadlines: Deadlines,
     /// Partial matches dropped because of the bound.
     pub dropped: u64,
     out_row: Vec<Value>,
@@ -374,6 +440,7 @@ impl PatternOperator {
             started: false,
             finished: false,
             max_partial: max_partial.max(1),
+            deadlines: Deadlines::default(),
             dropped: 0,
             out_row: Vec::new(),
             candidates: Vec::new(),
@@ -1076,10 +1143,11 @@ impl PatternOperator {
         let id = self.next_id;
         self.next_id += 1;
         for &at in armed {
-            ctx.schedule(at, absence_token(id));
+            self.deadlines.push(ctx, at, absence_token(id));
         }
         if let (Some(w), Some(t0)) = (self.auto.within, inst.first_ts) {
-            ctx.schedule(t0.saturating_add(w), within_token(id));
+            self.deadlines
+                .push(ctx, t0.saturating_add(w), within_token(id));
         }
         self.instances.insert(id, inst);
         self.register(id);
@@ -1206,11 +1274,12 @@ impl PatternOperator {
                 result = Feed::Failed;
             }
             for at in &armed {
-                ctx.schedule(*at, absence_token(id));
+                self.deadlines.push(ctx, *at, absence_token(id));
             }
             if !had_first {
                 if let (Some(w), Some(t0)) = (auto.within, inst.first_ts) {
-                    ctx.schedule(t0.saturating_add(w), within_token(id));
+                    self.deadlines
+                        .push(ctx, t0.saturating_add(w), within_token(id));
                 }
             }
             // The template spawns a new instance for an event that begins an EVERY term.
@@ -1298,14 +1367,15 @@ impl PatternOperator {
         let r = auto.feed(auto.root, inst, &mut st);
         let armed = std::mem::take(&mut st.armed);
         for at in &armed {
-            ctx.schedule(*at, absence_token(id));
+            self.deadlines.push(ctx, *at, absence_token(id));
         }
         if r != Feed::Consumed {
             // The new root does not take it either: it waits for the next event.
             return;
         }
         if let (Some(w), Some(t0)) = (auto.within, inst.first_ts) {
-            ctx.schedule(t0.saturating_add(w), within_token(id));
+            self.deadlines
+                .push(ctx, t0.saturating_add(w), within_token(id));
         }
         if auto.satisfied(auto.root, inst) {
             if let Some(inst) = self.remove(id) {
@@ -1343,6 +1413,43 @@ impl BatchOperator for PatternOperator {
     }
 
     fn on_timer(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        if token != WAKE {
+            return;
+        }
+        if self.deadlines.wake.is_some_and(|w| w <= ctx.now) {
+            self.deadlines.wake = None;
+        }
+        while let Some(t) = self.deadlines.pop_due(ctx.now) {
+            self.on_deadline(t, ctx, out);
+        }
+        if let Some(next) = self.deadlines.next() {
+            if self.deadlines.wake.is_none_or(|w| next < w) {
+                self.deadlines.wake = Some(next);
+                ctx.schedule(next, WAKE);
+            }
+        }
+    }
+
+    fn on_start(&mut self, ctx: &mut OpCtx<'_>, _out: &mut Batch) {
+        self.start(ctx);
+    }
+
+    fn output_arity(&self) -> usize {
+        self.arity
+    }
+
+    fn state_size(&self) -> usize {
+        self.instances.len()
+    }
+
+    fn dropped_partial_matches(&self) -> u64 {
+        self.dropped
+    }
+}
+
+impl PatternOperator {
+    /// An absence deadline or a WITHIN expiry of one partial match is due.
+    fn on_deadline(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
         let id = token / 2;
         if token % 2 == 1 {
             // WITHIN elapsed: the partial match can no longer complete.
@@ -1361,7 +1468,7 @@ impl BatchOperator for PatternOperator {
         let mut armed = Vec::new();
         let changed = auto.on_time(auto.root, inst, ctx.now, &mut armed);
         for at in &armed {
-            ctx.schedule(*at, absence_token(id));
+            self.deadlines.push(ctx, *at, absence_token(id));
         }
         if !changed {
             return;
@@ -1376,21 +1483,5 @@ impl BatchOperator for PatternOperator {
         } else {
             self.register(id);
         }
-    }
-
-    fn on_start(&mut self, ctx: &mut OpCtx<'_>, _out: &mut Batch) {
-        self.start(ctx);
-    }
-
-    fn output_arity(&self) -> usize {
-        self.arity
-    }
-
-    fn state_size(&self) -> usize {
-        self.instances.len()
-    }
-
-    fn dropped_partial_matches(&self) -> u64 {
-        self.dropped
     }
 }
