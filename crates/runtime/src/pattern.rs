@@ -196,10 +196,13 @@ const OR_RIGHT_DEAD: i64 = 8;
 /// made with the same delay arrive in order, so pushing is O(1) — with a single engine timer for
 /// the earliest. The engine's timer heap then holds one entry per pattern, not one per partial
 /// match.
+/// Deadlines made with one delay: (due, seq, token), sorted by (due, seq).
+type DeadlineQueue = VecDeque<(i64, u64, u64)>;
+
 #[derive(Default)]
 struct Deadlines {
-    /// (delay, queue of (due, seq, token)), each queue sorted by (due, seq).
-    queues: Vec<(i64, VecDeque<(i64, u64, u64)>)>,
+    /// (delay, its queue).
+    queues: Vec<(i64, DeadlineQueue)>,
     seq: u64,
     /// The time the engine timer is set for, if one is pending.
     wake: Option<i64>,
