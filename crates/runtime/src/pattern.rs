@@ -59,7 +59,35 @@ struct Instance {
     /// The query's root instance (not dropped by the partial-match bound).
     root: bool,
     /// Where the instance is registered in the routing index.
-    leaves: Vec<(usize, Option<KeyValue>)>,
+    leaves: Leaves,
+}
+
+/// The leaves an instance waits at, with their correlation keys; stored inline for the common
+/// single leaf (no allocation per partial match).
+#[derive(Debug, Clone, Default)]
+enum Leaves {
+    #[default]
+    None,
+    One([(usize, Option<KeyValue>); 1]),
+    Many(Box<[(usize, Option<KeyValue>)]>),
+}
+
+impl Leaves {
+    fn from_slice(v: &[(usize, Option<KeyValue>)]) -> Leaves {
+        match v {
+            [] => Leaves::None,
+            [one] => Leaves::One([one.clone()]),
+            many => Leaves::Many(many.into()),
+        }
+    }
+
+    fn as_slice(&self) -> &[(usize, Option<KeyValue>)] {
+        match self {
+            Leaves::None => &[],
+            Leaves::One(one) => one,
+            Leaves::Many(m) => m,
+        }
+    }
 }
 
 struct SlotView<'a> {
@@ -559,7 +587,7 @@ impl Automaton {
             first_ts: None,
             last_ts: i64::MIN,
             root: false,
-            leaves: Vec::new(),
+            leaves: Leaves::None,
         }
     }
 
@@ -1063,7 +1091,7 @@ impl PatternOperator {
         self.auto
             .active_leaves(self.auto.root, inst, true, &mut leaves);
         let old = std::mem::take(&mut self.instance_leaves_mut(id));
-        for (leaf, key) in &old {
+        for (leaf, key) in old.as_slice() {
             self.unwait(*leaf, key.as_ref(), id);
         }
         for (leaf, key) in &leaves {
@@ -1081,14 +1109,13 @@ impl PatternOperator {
             }
         }
         if let Some(inst) = self.instances.get_mut(&id) {
-            // The instance keeps its list; the scratch buffer takes the old one back.
-            std::mem::swap(&mut inst.leaves, &mut leaves);
+            inst.leaves = Leaves::from_slice(&leaves);
         }
         leaves.clear();
         self.leaves = leaves;
     }
 
-    fn instance_leaves_mut(&mut self, id: u64) -> Vec<(usize, Option<KeyValue>)> {
+    fn instance_leaves_mut(&mut self, id: u64) -> Leaves {
         self.instances
             .get_mut(&id)
             .map(|i| std::mem::take(&mut i.leaves))
@@ -1121,7 +1148,7 @@ impl PatternOperator {
         if inst.root {
             self.root_live = false;
         }
-        for (leaf, key) in &inst.leaves {
+        for (leaf, key) in inst.leaves.as_slice() {
             self.unwait(*leaf, key.as_ref(), id);
         }
         Some(inst)
@@ -1293,7 +1320,7 @@ impl PatternOperator {
                     first_ts: inst.first_ts,
                     last_ts: inst.last_ts,
                     root: false,
-                    leaves: Vec::new(),
+                    leaves: Leaves::None,
                 };
                 let mut st = Step {
                     start_every: true,
