@@ -652,7 +652,11 @@ impl Automaton {
                 let i = inst.state[o] as usize;
                 i + 1 == steps.len() && self.full(steps[i], inst)
             }
-            Node::And(l, r) => self.full(*l, inst) && self.full(*r, inst),
+            // `NOT B AND e=A` is complete when A arrives (no B before it): the absence side never
+            // holds the AND open.
+            Node::And(l, r) => [*l, *r].iter().all(|&c| {
+                self.full(c, inst) || matches!(self.nodes[c], Node::Absent { duration: None, .. })
+            }),
             Node::Or(l, r) => {
                 let s = inst.state[o];
                 (s & OR_LEFT_WON != 0 && self.full(*l, inst))
