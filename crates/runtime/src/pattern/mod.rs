@@ -1,0 +1,533 @@
+//! The pattern engine (§11): `automaton` (nodes, states, transitions), `bindings` (bound
+//! events), `routing` (which partial matches an event reaches), `deadlines` (absence and WITHIN
+//! timers), and here the operator that holds the partial matches. Design: docs/patterns.md.
+
+mod automaton;
+mod bindings;
+mod deadlines;
+mod routing;
+
+use automaton::{Automaton, Feed, Instance, Node, Step};
+use bindings::{Ev, SlotView};
+use deadlines::{absence_token, within_token, Deadlines, WAKE};
+use routing::{Ids, Leaves, Waiting};
+
+use crate::batch::{Batch, EventKind};
+use crate::compile::{
+    compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx,
+};
+use crate::operators::{BatchOperator, OpCtx};
+use crate::value::{KeyValue, Value};
+use eventflux_planner::pattern::PatternPlan;
+use eventflux_sql::ast::PatternMode;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+pub struct PatternOperator {
+    auto: Automaton,
+    condition: Option<CompiledPredicate>,
+    outputs: Vec<CompiledExpr>,
+    emit: Vec<usize>,
+    arity: usize,
+    instances: BTreeMap<u64, Instance>,
+    /// Per leaf node, the instances that can take an event there.
+    waiting: Vec<Option<Waiting>>,
+    next_id: u64,
+    /// Whether the root instance is live (it does not count against the bound).
+    root_live: bool,
+    started: bool,
+    /// Without EVERY a PATTERN matches once: set after the match.
+    finished: bool,
+    max_partial: usize,
+    deadlines: Deadlines,
+    /// Partial matches dropped because of the bound.
+    pub dropped: u64,
+    out_row: Vec<Value>,
+    candidates: Vec<u64>,
+    leaves: Vec<(usize, Option<KeyValue>)>,
+}
+
+impl PatternOperator {
+    /// The bound this operator enforces on live partial matches.
+    pub fn max_partial_matches(&self) -> usize {
+        self.max_partial
+    }
+
+    pub fn new(plan: &PatternPlan, max_partial: usize) -> Result<PatternOperator, CompileError> {
+        let auto = Automaton::new(plan)?;
+        let waiting = (0..auto.nodes.len())
+            .map(|n| match &auto.nodes[n] {
+                Node::Element { .. } | Node::Absent { .. } => Some(if auto.keys[n].is_some() {
+                    Waiting::Keyed(HashMap::new())
+                } else {
+                    Waiting::Plain(BTreeSet::new())
+                }),
+                _ => None,
+            })
+            .collect();
+        let outputs = plan
+            .outputs
+            .iter()
+            .map(|(_, e)| compile_expr(e))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(PatternOperator {
+            auto,
+            condition: plan.condition.as_ref().map(compile_predicate).transpose()?,
+            arity: plan.emit.len(),
+            outputs,
+            emit: plan.emit.clone(),
+            instances: BTreeMap::new(),
+            waiting,
+            next_id: 1,
+            root_live: false,
+            started: false,
+            finished: false,
+            max_partial: max_partial.max(1),
+            deadlines: Deadlines::default(),
+            dropped: 0,
+            out_row: Vec::new(),
+            candidates: Vec::new(),
+            leaves: Vec::new(),
+        })
+    }
+}
+
+impl PatternOperator {
+    fn fresh(&self) -> Instance {
+        self.auto.fresh()
+    }
+
+    /// Updates the routing index for an instance after its state changed.
+    fn register(&mut self, id: u64) {
+        let Some(inst) = self.instances.get(&id) else {
+            return;
+        };
+        let mut leaves = std::mem::take(&mut self.leaves);
+        leaves.clear();
+        self.auto
+            .active_leaves(self.auto.root, inst, true, &mut leaves);
+        let old = std::mem::take(&mut self.instance_leaves_mut(id));
+        for (leaf, key) in old.as_slice() {
+            self.unwait(*leaf, key.as_ref(), id);
+        }
+        for (leaf, key) in &leaves {
+            match (&mut self.waiting[*leaf], key) {
+                (Some(Waiting::Plain(set)), _) => {
+                    set.insert(id);
+                }
+                (Some(Waiting::Keyed(map)), Some(k)) => match map.get_mut(k) {
+                    Some(ids) => ids.insert(id),
+                    None => {
+                        map.insert(k.clone(), Ids::One(id));
+                    }
+                },
+                _ => {}
+            }
+        }
+        if let Some(inst) = self.instances.get_mut(&id) {
+            inst.leaves = Leaves::from_slice(&leaves);
+        }
+        leaves.clear();
+        self.leaves = leaves;
+    }
+
+    fn instance_leaves_mut(&mut self, id: u64) -> Leaves {
+        self.instances
+            .get_mut(&id)
+            .map(|i| std::mem::take(&mut i.leaves))
+            .unwrap_or_default()
+    }
+
+    fn unwait(&mut self, leaf: usize, key: Option<&KeyValue>, id: u64) {
+        let Some(waiting) = self.waiting[leaf].as_mut() else {
+            return;
+        };
+        match waiting {
+            Waiting::Plain(set) => {
+                set.remove(&id);
+            }
+            Waiting::Keyed(map) => {
+                let Some(k) = key else {
+                    return;
+                };
+                let emptied = map.get_mut(k).is_some_and(|ids| ids.remove(id));
+                if emptied {
+                    map.remove(k);
+                }
+            }
+        }
+    }
+
+    /// Removes an instance and its routing entries.
+    fn remove(&mut self, id: u64) -> Option<Instance> {
+        let inst = self.instances.remove(&id)?;
+        if inst.root {
+            self.root_live = false;
+        }
+        for (leaf, key) in inst.leaves.as_slice() {
+            self.unwait(*leaf, key.as_ref(), id);
+        }
+        Some(inst)
+    }
+
+    // ---- instances ------------------------------------------------------------------------
+
+    fn insert(&mut self, inst: Instance, armed: &[i64], ctx: &mut OpCtx<'_>) -> u64 {
+        // Bound the live partial matches: drop the oldest (never the root) and count it.
+        let roots = usize::from(self.root_live);
+        if self.instances.len() - roots >= self.max_partial {
+            if let Some(oldest) = self
+                .instances
+                .iter()
+                .find(|(_, i)| !i.root)
+                .map(|(id, _)| *id)
+            {
+                self.remove(oldest);
+                self.dropped += 1;
+            }
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        for &at in armed {
+            self.deadlines.push(ctx, at, absence_token(id));
+        }
+        if let (Some(w), Some(t0)) = (self.auto.within, inst.first_ts) {
+            self.deadlines
+                .push(ctx, t0.saturating_add(w), within_token(id));
+        }
+        self.instances.insert(id, inst);
+        self.register(id);
+        id
+    }
+
+    fn start(&mut self, ctx: &mut OpCtx<'_>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.new_root(ctx);
+    }
+
+    fn new_root(&mut self, ctx: &mut OpCtx<'_>) -> u64 {
+        let mut root = self.fresh();
+        root.root = true;
+        let mut armed = Vec::new();
+        self.auto
+            .enter(self.auto.root, &mut root, ctx.now, &mut armed);
+        let id = self.insert(root, &armed, ctx);
+        self.root_live = true;
+        id
+    }
+
+    /// Emits a complete match (if WHERE passes).
+    fn emit(&mut self, inst: &Instance, ts: i64, now: i64, out: &mut Batch) {
+        let view = SlotView {
+            bindings: &inst.bindings,
+        };
+        let ctx = EvalCtx {
+            row: &[],
+            ts,
+            now,
+            bindings: Some(&view),
+        };
+        if let Some(c) = &self.condition {
+            if !c(&ctx) {
+                return;
+            }
+        }
+        self.out_row.clear();
+        for o in &self.outputs {
+            self.out_row.push(o(&ctx));
+        }
+        let row = &self.out_row;
+        out.push_iter(
+            ts,
+            EventKind::Current,
+            self.emit.iter().map(|&i| row[i].clone()),
+        );
+    }
+
+    /// The instances an event can affect, oldest first: those waiting at a leaf of the event's
+    /// stream (by correlation key where the leaf has one). A strict SEQUENCE offers every event
+    /// to every instance, since an event nobody takes breaks them.
+    fn route(&mut self, stream: usize, row: &[Value]) -> Vec<u64> {
+        let mut c = std::mem::take(&mut self.candidates);
+        c.clear();
+        if self.auto.mode == PatternMode::Sequence {
+            c.extend(self.instances.keys().copied());
+            return c;
+        }
+        if let Some((_, leaves)) = self
+            .auto
+            .leaves_of_stream
+            .iter()
+            .find(|(s, _)| *s == stream)
+        {
+            for &leaf in leaves {
+                match &self.waiting[leaf] {
+                    Some(Waiting::Plain(set)) => c.extend(set.iter().copied()),
+                    Some(Waiting::Keyed(map)) => {
+                        if let Some((attr, ..)) = self.auto.keys[leaf] {
+                            let key = row.get(attr).unwrap_or(&Value::Null);
+                            if let Some(ids) = map.get(KeyValue::from_ref(key)) {
+                                c.extend_from_slice(ids.as_slice());
+                            }
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        if c.len() > 1 {
+            c.sort_unstable();
+            c.dedup();
+        }
+        c
+    }
+
+    /// Offers one event to the instances it can affect, oldest first.
+    fn on_event(
+        &mut self,
+        stream: usize,
+        row: &[Value],
+        ts: i64,
+        ctx: &mut OpCtx<'_>,
+        out: &mut Batch,
+    ) {
+        let mut shared: Option<Arc<Ev>> = None;
+        let ids = self.route(stream, row);
+        let mut completed: Vec<Instance> = Vec::new();
+        let mut spawned: Vec<(Instance, Vec<i64>)> = Vec::new();
+        // How the root instance ended with this event, if it did.
+        let mut root_failed = false;
+        let mut root_matched = false;
+        for &id in &ids {
+            let auto = &self.auto;
+            let Some(inst) = self.instances.get_mut(&id) else {
+                continue;
+            };
+            let had_first = inst.first_ts.is_some();
+            let mut st = Step::new(stream, row, ts, ctx.now, &mut shared);
+            let mut result = auto.feed(auto.root, inst, &mut st);
+            let spawn = st.spawn;
+            let armed = std::mem::take(&mut st.armed);
+            if result == Feed::Ignored
+                && auto.mode == PatternMode::Sequence
+                && !spawn
+                && !auto.in_absence(auto.root, inst)
+            {
+                // Strict contiguity: an event the instance does not take breaks it.
+                result = Feed::Failed;
+            }
+            for at in &armed {
+                self.deadlines.push(ctx, *at, absence_token(id));
+            }
+            if !had_first {
+                if let (Some(w), Some(t0)) = (auto.within, inst.first_ts) {
+                    self.deadlines
+                        .push(ctx, t0.saturating_add(w), within_token(id));
+                }
+            }
+            // The template spawns a new instance for an event that begins an EVERY term.
+            if spawn && result == Feed::Ignored {
+                let mut clone = Instance {
+                    state: inst.state.clone(),
+                    bindings: inst.bindings.clone(),
+                    first_ts: inst.first_ts,
+                    last_ts: inst.last_ts,
+                    root: false,
+                    leaves: Leaves::None,
+                };
+                let mut st = Step {
+                    start_every: true,
+                    ..Step::new(stream, row, ts, ctx.now, &mut shared)
+                };
+                if auto.feed(auto.root, &mut clone, &mut st) == Feed::Consumed {
+                    let armed = std::mem::take(&mut st.armed);
+                    spawned.push((clone, armed));
+                }
+            }
+            match result {
+                Feed::Failed => {
+                    if let Some(inst) = self.remove(id) {
+                        root_failed |= inst.root;
+                    }
+                }
+                Feed::Consumed if self.auto.satisfied(self.auto.root, &self.instances[&id]) => {
+                    if let Some(inst) = self.remove(id) {
+                        root_matched |= inst.root;
+                        completed.push(inst);
+                    }
+                }
+                Feed::Consumed => self.register(id),
+                Feed::Ignored => {}
+            }
+        }
+        self.candidates = ids;
+        for inst in completed {
+            self.emit(&inst, inst.last_ts.max(ts), ctx.now, out);
+        }
+        for (inst, armed) in spawned {
+            if self.auto.satisfied(self.auto.root, &inst) {
+                self.emit(&inst, ts, ctx.now, out);
+                continue;
+            }
+            self.insert(inst, &armed, ctx);
+        }
+        if root_matched {
+            self.root_gone(true, None, ctx, out);
+        } else if root_failed {
+            self.root_gone(false, Some((stream, row, ts)), ctx, out);
+        }
+    }
+
+    /// The root instance matched, failed or expired. A PATTERN without EVERY that matched is
+    /// finished (one match at most); otherwise a new root starts, and a SEQUENCE offers it the
+    /// event that broke the old one.
+    fn root_gone(
+        &mut self,
+        matched: bool,
+        event: Option<(usize, &[Value], i64)>,
+        ctx: &mut OpCtx<'_>,
+        out: &mut Batch,
+    ) {
+        if self.auto.mode == PatternMode::Pattern && matched && !self.auto.has_every {
+            self.finished = true;
+            return;
+        }
+        let id = self.new_root(ctx);
+        let event = if self.auto.mode == PatternMode::Sequence {
+            event
+        } else {
+            None
+        };
+        let Some((stream, row, ts)) = event else {
+            return;
+        };
+        let mut shared = None;
+        let auto = &self.auto;
+        let Some(inst) = self.instances.get_mut(&id) else {
+            return;
+        };
+        let mut st = Step::new(stream, row, ts, ctx.now, &mut shared);
+        let r = auto.feed(auto.root, inst, &mut st);
+        let armed = std::mem::take(&mut st.armed);
+        for at in &armed {
+            self.deadlines.push(ctx, *at, absence_token(id));
+        }
+        if r != Feed::Consumed {
+            // The new root does not take it either: it waits for the next event.
+            return;
+        }
+        if let (Some(w), Some(t0)) = (auto.within, inst.first_ts) {
+            self.deadlines
+                .push(ctx, t0.saturating_add(w), within_token(id));
+        }
+        if auto.satisfied(auto.root, inst) {
+            if let Some(inst) = self.remove(id) {
+                self.emit(&inst, ts, ctx.now, out);
+            }
+            // Matched at once: start again, without re-offering the event.
+            self.root_gone(true, None, ctx, out);
+        } else {
+            self.register(id);
+        }
+    }
+
+    pub fn live_partial_matches(&self) -> usize {
+        self.instances.len()
+    }
+}
+
+impl BatchOperator for PatternOperator {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        self.start(ctx);
+        if self.finished {
+            return;
+        }
+        let stream = ctx.stream;
+        for r in input.rows() {
+            self.on_event(stream, r.values, r.ts, ctx, out);
+            if self.finished {
+                let ids: Vec<u64> = self.instances.keys().copied().collect();
+                for id in ids {
+                    self.remove(id);
+                }
+                return;
+            }
+        }
+    }
+
+    fn on_timer(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        if token != WAKE {
+            return;
+        }
+        if self.deadlines.wake.is_some_and(|w| w <= ctx.now) {
+            self.deadlines.wake = None;
+        }
+        while let Some(t) = self.deadlines.pop_due(ctx.now) {
+            self.on_deadline(t, ctx, out);
+        }
+        if let Some(next) = self.deadlines.next() {
+            if self.deadlines.wake.is_none_or(|w| next < w) {
+                self.deadlines.wake = Some(next);
+                ctx.schedule(next, WAKE);
+            }
+        }
+    }
+
+    fn on_start(&mut self, ctx: &mut OpCtx<'_>, _out: &mut Batch) {
+        self.start(ctx);
+    }
+
+    fn output_arity(&self) -> usize {
+        self.arity
+    }
+
+    fn state_size(&self) -> usize {
+        self.instances.len()
+    }
+
+    fn dropped_partial_matches(&self) -> u64 {
+        self.dropped
+    }
+}
+
+impl PatternOperator {
+    /// An absence deadline or a WITHIN expiry of one partial match is due.
+    fn on_deadline(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        let id = token / 2;
+        if token % 2 == 1 {
+            // WITHIN elapsed: the partial match can no longer complete.
+            if let Some(inst) = self.remove(id) {
+                if inst.root {
+                    // A root that bound events (a prefix before EVERY) expires too.
+                    self.root_gone(false, None, ctx, out);
+                }
+            }
+            return;
+        }
+        let auto = &self.auto;
+        let Some(inst) = self.instances.get_mut(&id) else {
+            return;
+        };
+        let mut armed = Vec::new();
+        let changed = auto.on_time(auto.root, inst, ctx.now, &mut armed);
+        for at in &armed {
+            self.deadlines.push(ctx, *at, absence_token(id));
+        }
+        if !changed {
+            return;
+        }
+        if auto.satisfied(auto.root, inst) {
+            if let Some(inst) = self.remove(id) {
+                self.emit(&inst, ctx.now, ctx.now, out);
+                if inst.root {
+                    self.root_gone(true, None, ctx, out);
+                }
+            }
+        } else {
+            self.register(id);
+        }
+    }
+}
