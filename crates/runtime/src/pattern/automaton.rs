@@ -2,7 +2,8 @@
 //! and on the clock (see docs/patterns.md).
 
 use super::bindings::{Binding, Ev, SlotView};
-use super::routing::{correlation_key, Leaves};
+use super::routing::{leaf_key, LeafKeyPlan, Leaves};
+use crate::compile::{compile_expr, CompiledExpr};
 use crate::compile::{compile_predicate, Bindings, CompileError, CompiledPredicate, EvalCtx};
 use crate::value::{KeyValue, Value};
 use eventflux_planner::expr::EventPick;
@@ -22,6 +23,21 @@ pub(super) struct Instance {
     pub(super) root: bool,
     /// Where the instance is registered in the routing index.
     pub(super) leaves: Leaves,
+}
+
+/// How instances waiting at a leaf are indexed (see `routing::LeafKeyPlan`).
+pub(super) enum LeafKey {
+    Equal {
+        col: usize,
+        slot: usize,
+        pick: EventPick,
+        attr: usize,
+    },
+    Range {
+        col: usize,
+        below: bool,
+        bound: CompiledExpr,
+    },
 }
 
 /// Compiled node: the plan's node with filters compiled.
@@ -115,7 +131,7 @@ pub(super) struct Automaton {
     /// For leaves (elements and absences) whose filter has `attr = alias.attr`: the event's
     /// attribute, and the bound attribute (slot, pick, attr) — instances waiting there are
     /// indexed by the bound value, so an event only reaches the instances it can match.
-    pub(super) keys: Vec<Option<(usize, usize, EventPick, usize)>>,
+    pub(super) keys: Vec<Option<LeafKey>>,
     /// Leaf nodes listening to each stream.
     pub(super) leaves_of_stream: Vec<(usize, Vec<usize>)>,
 }
@@ -192,7 +208,31 @@ impl Automaton {
                 Node::Every(c) => slot_of_node[*c].clone(),
             };
         }
-        let keys = plan.nodes.iter().map(correlation_key).collect();
+        let keys = plan
+            .nodes
+            .iter()
+            .map(|n| {
+                Ok(match leaf_key(n) {
+                    None => None,
+                    Some(LeafKeyPlan::Equal {
+                        col,
+                        slot,
+                        pick,
+                        attr,
+                    }) => Some(LeafKey::Equal {
+                        col,
+                        slot,
+                        pick,
+                        attr,
+                    }),
+                    Some(LeafKeyPlan::Range { col, below, bound }) => Some(LeafKey::Range {
+                        col,
+                        below,
+                        bound: compile_expr(&bound)?,
+                    }),
+                })
+            })
+            .collect::<Result<Vec<_>, CompileError>>()?;
         let mut leaves_of_stream: Vec<(usize, Vec<usize>)> = Vec::new();
         for (i, n) in nodes.iter().enumerate() {
             let stream = match n {
@@ -682,12 +722,19 @@ impl Automaton {
     }
 
     pub(super) fn key_of(&self, n: usize, inst: &Instance) -> Option<KeyValue> {
-        let (_, slot, pick, attr) = self.keys[n]?;
-        Some(KeyValue(
-            SlotView {
-                bindings: &inst.bindings,
-            }
-            .attr(slot, pick, attr),
-        ))
+        let view = SlotView {
+            bindings: &inst.bindings,
+        };
+        match self.keys[n].as_ref()? {
+            LeafKey::Equal {
+                slot, pick, attr, ..
+            } => Some(KeyValue(view.attr(*slot, *pick, *attr))),
+            LeafKey::Range { bound, .. } => Some(KeyValue(bound(&EvalCtx {
+                row: &[],
+                ts: 0,
+                now: 0,
+                bindings: Some(&view),
+            }))),
+        }
     }
 }

@@ -7,10 +7,10 @@ mod bindings;
 mod deadlines;
 mod routing;
 
-use automaton::{Automaton, Feed, Instance, Node, Step};
+use automaton::{Automaton, Feed, Instance, LeafKey, Node, Step};
 use bindings::{Ev, SlotView};
 use deadlines::{absence_token, within_token, Deadlines, WAKE};
-use routing::{Ids, Leaves, Waiting};
+use routing::{Ids, Leaves, Ordered, Waiting};
 
 use crate::batch::{Batch, EventKind};
 use crate::compile::{
@@ -57,10 +57,10 @@ impl PatternOperator {
         let auto = Automaton::new(plan)?;
         let waiting = (0..auto.nodes.len())
             .map(|n| match &auto.nodes[n] {
-                Node::Element { .. } | Node::Absent { .. } => Some(if auto.keys[n].is_some() {
-                    Waiting::Keyed(HashMap::new())
-                } else {
-                    Waiting::Plain(BTreeSet::new())
+                Node::Element { .. } | Node::Absent { .. } => Some(match &auto.keys[n] {
+                    Some(LeafKey::Equal { .. }) => Waiting::Keyed(HashMap::new()),
+                    Some(LeafKey::Range { .. }) => Waiting::Ranged(BTreeMap::new()),
+                    None => Waiting::Plain(BTreeSet::new()),
                 }),
                 _ => None,
             })
@@ -121,6 +121,17 @@ impl PatternOperator {
                         map.insert(k.clone(), Ids::One(id));
                     }
                 },
+                // NULL or NaN bound values satisfy no comparison: not indexed.
+                (Some(Waiting::Ranged(tree)), Some(k)) => {
+                    if let Some(o) = Ordered::of(&k.0) {
+                        match tree.get_mut(&o) {
+                            Some(ids) => ids.insert(id),
+                            None => {
+                                tree.insert(o, Ids::One(id));
+                            }
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -153,6 +164,15 @@ impl PatternOperator {
                 let emptied = map.get_mut(k).is_some_and(|ids| ids.remove(id));
                 if emptied {
                     map.remove(k);
+                }
+            }
+            Waiting::Ranged(tree) => {
+                let Some(o) = key.and_then(|k| Ordered::of(&k.0)) else {
+                    return;
+                };
+                let emptied = tree.get_mut(&o).is_some_and(|ids| ids.remove(id));
+                if emptied {
+                    tree.remove(&o);
                 }
             }
         }
@@ -267,10 +287,26 @@ impl PatternOperator {
                 match &self.waiting[leaf] {
                     Some(Waiting::Plain(set)) => c.extend(set.iter().copied()),
                     Some(Waiting::Keyed(map)) => {
-                        if let Some((attr, ..)) = self.auto.keys[leaf] {
-                            let key = row.get(attr).unwrap_or(&Value::Null);
+                        if let Some(LeafKey::Equal { col, .. }) = &self.auto.keys[leaf] {
+                            let key = row.get(*col).unwrap_or(&Value::Null);
                             if let Some(ids) = map.get(KeyValue::from_ref(key)) {
                                 c.extend_from_slice(ids.as_slice());
+                            }
+                        }
+                    }
+                    Some(Waiting::Ranged(tree)) => {
+                        // Bounds are inclusive (a superset): the filter decides exactly.
+                        if let Some(LeafKey::Range { col, below, .. }) = &self.auto.keys[leaf] {
+                            if let Some(p) = row.get(*col).and_then(Ordered::of) {
+                                if *below {
+                                    for ids in tree.range(..=p).map(|(_, ids)| ids) {
+                                        c.extend_from_slice(ids.as_slice());
+                                    }
+                                } else {
+                                    for ids in tree.range(p..).map(|(_, ids)| ids) {
+                                        c.extend_from_slice(ids.as_slice());
+                                    }
+                                }
                             }
                         }
                     }
