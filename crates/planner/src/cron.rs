@@ -160,8 +160,12 @@ impl CronSchedule {
     /// The first firing time strictly after `after_ms` (epoch milliseconds, UTC), if any within
     /// the next few centuries.
     pub fn next_after(&self, after_ms: i64) -> Option<i64> {
-        let mut secs = after_ms.div_euclid(1000) + 1;
-        let limit_days = after_ms.div_euclid(86_400_000) + 366 * 400;
+        let mut secs = after_ms.div_euclid(1000).checked_add(1)?;
+        let limit_days = after_ms.div_euclid(86_400_000).saturating_add(366 * 400);
+        // Beyond year ~292 million the millisecond result would not fit: no firing.
+        if secs > i64::MAX / 1000 - 86_400 * 366 * 400 {
+            return None;
+        }
         loop {
             let days = secs.div_euclid(86_400);
             if days > limit_days {

@@ -562,7 +562,7 @@ impl Engine {
     fn schedule_trigger(&mut self, i: usize) {
         let next = match &self.triggers[i].1 {
             TriggerRuntime::Start => None,
-            TriggerRuntime::Every(p) => Some((self.now.div_euclid(*p) + 1) * p),
+            TriggerRuntime::Every(p) => Some(crate::timer::next_boundary(self.now, *p, 0)),
             TriggerRuntime::Cron(c) => c.next_after(self.now),
         };
         if let Some(at) = next {

@@ -133,7 +133,7 @@ impl WindowSelect {
     fn schedule_snapshot(&mut self, ctx: &mut OpCtx<'_>) {
         if let (Some(d), false) = (self.snapshot_every, self.snapshot_pending) {
             self.snapshot_pending = true;
-            ctx.schedule((ctx.now.div_euclid(d) + 1) * d, SNAPSHOT_TOKEN);
+            ctx.schedule(crate::timer::next_boundary(ctx.now, d, 0), SNAPSHOT_TOKEN);
         }
     }
 }
@@ -266,7 +266,7 @@ impl BatchOperator for RateLimiter {
                 if !input.is_empty() && !self.timer_pending {
                     self.timer_pending = true;
                     let d = d.millis.max(1);
-                    ctx.schedule((ctx.now.div_euclid(d) + 1) * d, 0);
+                    ctx.schedule(crate::timer::next_boundary(ctx.now, d, 0), 0);
                 }
             }
         }

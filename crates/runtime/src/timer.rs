@@ -36,7 +36,13 @@ impl TimerService {
         Self::default()
     }
 
+    /// Registers a timer. A deadline at `i64::MAX` (a computation that saturated past the end
+    /// of representable time) is never due, so it is not kept: firing it would let its owner
+    /// re-arm at the same instant for ever.
     pub fn schedule(&mut self, at: i64, owner: TimerOwner) {
+        if at == i64::MAX {
+            return;
+        }
         self.seq += 1;
         self.heap.push(Reverse(Entry {
             at,
@@ -75,8 +81,31 @@ impl TimerService {
     }
 }
 
+/// The first time `k·period + offset` strictly after `t` (saturating at `i64::MAX`: times near
+/// the end of the representable range never overflow).
+pub fn next_boundary(t: i64, period: i64, offset: i64) -> i64 {
+    let period = period.max(1);
+    let k = t.saturating_sub(offset).div_euclid(period);
+    k.checked_add(1)
+        .and_then(|k| k.checked_mul(period))
+        .and_then(|b| b.checked_add(offset))
+        .unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn boundaries_saturate() {
+        use super::next_boundary;
+        assert_eq!(next_boundary(0, 1000, 0), 1000);
+        assert_eq!(next_boundary(999, 1000, 0), 1000);
+        assert_eq!(next_boundary(1000, 1000, 0), 2000);
+        assert_eq!(next_boundary(-1, 1000, 0), 0);
+        assert_eq!(next_boundary(1500, 1000, 200), 2200);
+        assert_eq!(next_boundary(i64::MAX, 1000, 0), i64::MAX);
+        assert_eq!(next_boundary(i64::MAX - 10, 7, 3), i64::MAX);
+    }
+
     use super::*;
 
     fn owner(token: u64) -> TimerOwner {

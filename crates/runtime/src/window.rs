@@ -584,10 +584,8 @@ impl Tumbling {
 
     fn interval_end(&self, t: i64) -> Option<i64> {
         match &self.by {
-            TumbleBy::Time { size, offset } => {
-                Some(((t - offset).div_euclid(*size) + 1) * size + offset)
-            }
-            TumbleBy::External { size, .. } => Some((t.div_euclid(*size) + 1) * size),
+            TumbleBy::Time { size, offset } => Some(crate::timer::next_boundary(t, *size, *offset)),
+            TumbleBy::External { size, .. } => Some(crate::timer::next_boundary(t, *size, 0)),
             TumbleBy::Cron(c) => c.next_after(t),
             TumbleBy::Count(_) => None,
         }
@@ -637,10 +635,9 @@ impl Window for Tumbling {
     }
 
     fn on_flush(&mut self, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
-        // Count and external-time batches have no timer: end of time closes the open batch.
-        if matches!(self.by, TumbleBy::Count(_) | TumbleBy::External { .. }) {
-            self.close(ctx.now, sel, out);
-        }
+        // Count and external-time batches have no timer (and a time batch ending past the end
+        // of representable time never got one): end of time closes the open batch.
+        self.close(ctx.now, sel, out);
     }
 
     fn evicted(&self) -> u64 {
@@ -690,8 +687,13 @@ impl Hopping {
 
     /// End of the first window containing time `t`, if `t` falls in any window.
     fn first_end(&self, t: i64) -> Option<i64> {
-        let j = (t - self.size).div_euclid(self.slide) + 1;
-        (j * self.slide <= t).then_some(j * self.slide + self.size)
+        // The first window [j·slide, j·slide + size) with j·slide + size > t.
+        let j = t
+            .saturating_sub(self.size)
+            .div_euclid(self.slide)
+            .checked_add(1)?;
+        let start = j.checked_mul(self.slide)?;
+        (start <= t).then(|| start.saturating_add(self.size))
     }
 
     fn schedule(&mut self, after: i64, ctx: &mut OpCtx<'_>) {
@@ -707,8 +709,11 @@ impl Hopping {
         };
         if end <= after {
             // Windows ending at or before `after` were emitted already.
-            let k = (after - end).div_euclid(self.slide) + 1;
-            end += k * self.slide;
+            let k = after
+                .saturating_sub(end)
+                .div_euclid(self.slide)
+                .saturating_add(1);
+            end = end.saturating_add(k.saturating_mul(self.slide));
         }
         self.next_end = Some(end);
         ctx.schedule(end, 0);
@@ -741,7 +746,7 @@ impl Window for Hopping {
         let Some(end) = self.next_end.take() else {
             return;
         };
-        let start = end - self.size;
+        let start = end.saturating_sub(self.size);
         let mut any = false;
         for i in 0..self.rows.len() {
             let (seq, ts) = self.rows.get(i, &mut self.buf);
@@ -754,7 +759,7 @@ impl Window for Hopping {
             sel.batch_close(ctx.now, out);
         }
         // Rows before the next window's start are in no later window.
-        let next_start = start + self.slide;
+        let next_start = start.saturating_add(self.slide);
         while self.rows.front_ts().is_some_and(|t| t < next_start) {
             let _ = self.rows.pop(&mut self.buf);
         }

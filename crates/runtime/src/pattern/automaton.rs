@@ -280,8 +280,12 @@ impl Automaton {
             Node::Absent { duration, .. } => match duration {
                 Some(d) => {
                     inst.state[o] = ABSENT_ARMED;
-                    inst.state[o + 1] = step_now.saturating_add(*d);
-                    armed.push(inst.state[o + 1]);
+                    // A deadline past the end of representable time never comes: it is not armed
+                    // (arming it at i64::MAX would fire and re-arm for ever there).
+                    inst.state[o + 1] = step_now.checked_add(*d).unwrap_or(i64::MAX);
+                    if inst.state[o + 1] != i64::MAX {
+                        armed.push(inst.state[o + 1]);
+                    }
                 }
                 None => inst.state[o] = ABSENT_IDLE,
             },

@@ -431,6 +431,11 @@ impl PatternOperator {
             self.finished = true;
             return;
         }
+        if ctx.end_of_time {
+            // At the end of time no event can come: a fresh root would only re-arm its
+            // absences for ever.
+            return;
+        }
         let id = self.new_root(ctx);
         let event = if self.auto.mode == PatternMode::Sequence {
             event
