@@ -103,7 +103,9 @@ mod tests {
         assert_eq!(next_boundary(-1, 1000, 0), 0);
         assert_eq!(next_boundary(1500, 1000, 200), 2200);
         assert_eq!(next_boundary(i64::MAX, 1000, 0), i64::MAX);
-        assert_eq!(next_boundary(i64::MAX - 10, 7, 3), i64::MAX);
+        let b = next_boundary(i64::MAX - 10, 7, 3);
+        assert!(b > i64::MAX - 10 && (b - 3) % 7 == 0);
+        assert_eq!(next_boundary(i64::MAX - 2, 7, 3), i64::MAX);
     }
 
     use super::*;
