@@ -181,14 +181,11 @@ fn bound_only(e: &TypedExpr) -> bool {
             }
             K::Constant(_) => true,
             K::Neg(a) | K::Cast(a) => walk(a, seen),
-            K::Binary { op, left, right }
-                if matches!(
-                    op,
-                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div
-                ) =>
-            {
-                walk(left, seen) && walk(right, seen)
-            }
+            K::Binary {
+                op: BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div,
+                left,
+                right,
+            } => walk(left, seen) && walk(right, seen),
             _ => false,
         }
     }
