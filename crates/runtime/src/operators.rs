@@ -407,7 +407,11 @@ pub fn build_pipeline(
                 pipeline.push(Box::new(crate::pattern::PatternOperator::new(p, max)?));
             }
             Operator::Rate(r) if r.mode == OutputRateMode::Snapshot => {}
-            Operator::Rate(r) => pipeline.push(Box::new(RateLimiter::new(r, arity))),
+            Operator::Rate(r) => {
+                // The pending filters/projection run first: the limiter counts output rows.
+                push_stage(&mut pipeline, &mut stage);
+                pipeline.push(Box::new(RateLimiter::new(r, arity)));
+            }
         }
     }
     push_stage(&mut pipeline, &mut stage);
