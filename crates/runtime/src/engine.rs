@@ -86,6 +86,9 @@ struct DomainClock {
     seq: u64,
     /// The event-time streams of the domain.
     members: Vec<StreamId>,
+    /// Whether the clock has moved yet: it starts at the domain's first watermark (not at event
+    /// time 0), and the domain's queries start then.
+    started: bool,
 }
 
 /// Watermark and late-event accounting of an event-time stream.
@@ -411,6 +414,11 @@ impl Engine {
 
     /// Fires the timers of an event-time domain up to `to` and moves its clock there.
     fn advance_domain(&mut self, d: usize, to: i64) {
+        if !self.domains[d].started {
+            self.domains[d].started = true;
+            self.domains[d].now = to;
+            self.for_each_operator_in(Some(d), |op, ctx, out| op.on_start(ctx, out));
+        }
         while let Some((at, owner)) = self.domains[d].timers.pop_due(to) {
             self.domains[d].now = self.domains[d].now.max(at);
             self.fire(owner);
@@ -535,14 +543,36 @@ impl Engine {
         f: impl Fn(&mut dyn BatchOperator, &mut OpCtx<'_>, &mut Batch),
     ) {
         for q in 0..self.queries.len() {
-            for op in 0..self.queries[q].pipeline.len() {
-                let query = &mut self.queries[q];
-                let mut out = std::mem::take(&mut query.buffers[op]);
-                out.clear();
-                let mut ctx = op_ctx!(self, q, op, 0, 0);
-                f(query.pipeline[op].as_mut(), &mut ctx, &mut out);
-                self.continue_from(q, op + 1, out, op);
+            self.for_each_operator_of(q, &f);
+        }
+    }
+
+    /// [`Self::for_each_operator`] restricted to the queries of one time domain (`None`: the
+    /// processing-time queries).
+    fn for_each_operator_in(
+        &mut self,
+        domain: Option<usize>,
+        f: impl Fn(&mut dyn BatchOperator, &mut OpCtx<'_>, &mut Batch),
+    ) {
+        for q in 0..self.queries.len() {
+            if self.query_domain[q] == domain {
+                self.for_each_operator_of(q, &f);
             }
+        }
+    }
+
+    fn for_each_operator_of(
+        &mut self,
+        q: usize,
+        f: &impl Fn(&mut dyn BatchOperator, &mut OpCtx<'_>, &mut Batch),
+    ) {
+        for op in 0..self.queries[q].pipeline.len() {
+            let query = &mut self.queries[q];
+            let mut out = std::mem::take(&mut query.buffers[op]);
+            out.clear();
+            let mut ctx = op_ctx!(self, q, op, 0, 0);
+            f(query.pipeline[op].as_mut(), &mut ctx, &mut out);
+            self.continue_from(q, op + 1, out, op);
         }
     }
 
@@ -550,7 +580,8 @@ impl Engine {
     fn start(&mut self) {
         self.started = true;
         self.start_time = self.now;
-        self.for_each_operator(|op, ctx, out| op.on_start(ctx, out));
+        // Event-time queries start with their domain's clock (at its first watermark).
+        self.for_each_operator_in(None, |op, ctx, out| op.on_start(ctx, out));
         for i in 0..self.triggers.len() {
             match &self.triggers[i].1 {
                 TriggerRuntime::Start => self.fire_trigger(i),

@@ -337,6 +337,8 @@ pub fn build_pipeline(
     let mut window: Option<&WindowKind> = None;
     let mut windowed = false;
     let mut arity = input_arity;
+    // Where a projection runs before a stateful operator (only ahead of a rate limiter).
+    let mut projecting_stage: Option<usize> = None;
     for op in &q.operators {
         match op {
             Operator::Filter(e) => stage.filters.push(compile_predicate(e)?),
@@ -409,6 +411,9 @@ pub fn build_pipeline(
             Operator::Rate(r) if r.mode == OutputRateMode::Snapshot => {}
             Operator::Rate(r) => {
                 // The pending filters/projection run first: the limiter counts output rows.
+                if stage.projection.is_some() {
+                    projecting_stage.get_or_insert(pipeline.len());
+                }
                 push_stage(&mut pipeline, &mut stage);
                 pipeline.push(Box::new(RateLimiter::new(r, arity)));
             }
@@ -417,7 +422,10 @@ pub fn build_pipeline(
     push_stage(&mut pipeline, &mut stage);
     debug_assert_eq!(arity, target_arity);
     if let Some(part) = &q.partition {
-        if let Some(first) = pipeline.iter().position(|op| op.is_stateful()) {
+        if let Some(stateful) = pipeline.iter().position(|op| op.is_stateful()) {
+            // Partition keys read the query's input rows: a projection ahead of the first
+            // stateful operator moves into the per-key part with it.
+            let first = projecting_stage.map_or(stateful, |p| p.min(stateful));
             let tail_input = if first == 0 {
                 input_arity
             } else {

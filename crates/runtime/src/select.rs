@@ -340,12 +340,7 @@ impl Selector {
             rows.sort_by(|a, b| {
                 for (i, d) in desc.iter().enumerate() {
                     // NULLs sort first ascending (last descending), like Flink.
-                    let o = match (&a.2[i], &b.2[i]) {
-                        (Value::Null, Value::Null) => Ordering::Equal,
-                        (Value::Null, _) => Ordering::Less,
-                        (_, Value::Null) => Ordering::Greater,
-                        (x, y) => x.compare(y).unwrap_or(Ordering::Equal),
-                    };
+                    let o = a.2[i].sort_cmp(&b.2[i]);
                     let o = if *d { o.reverse() } else { o };
                     if o != Ordering::Equal {
                         return o;

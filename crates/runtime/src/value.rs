@@ -87,6 +87,33 @@ impl Value {
     }
 }
 
+impl Value {
+    /// A total order over every value, for sorting: NULL < BOOL < numbers < STRING. Numbers of
+    /// different types compare by value, then by type, so mixed rows (possible only through
+    /// unchecked input) still sort without breaking the order's transitivity.
+    pub fn sort_cmp(&self, other: &Value) -> Ordering {
+        fn rank(v: &Value) -> u8 {
+            match v {
+                Value::Null => 0,
+                Value::Bool(_) => 1,
+                Value::Int(_) => 2,
+                Value::Long(_) => 3,
+                Value::Float(_) => 4,
+                Value::Double(_) => 5,
+                Value::String(_) => 6,
+            }
+        }
+        let (ra, rb) = (rank(self), rank(other));
+        if ra == rb {
+            return self.compare(other).unwrap_or(Ordering::Equal);
+        }
+        match (self.as_f64(), other.as_f64()) {
+            (Some(x), Some(y)) => x.total_cmp(&y).then(ra.cmp(&rb)),
+            _ => ra.cmp(&rb),
+        }
+    }
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

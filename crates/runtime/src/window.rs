@@ -916,12 +916,7 @@ impl SortWindow {
         b: &(u64, i64, Vec<Value>),
     ) -> Ordering {
         for &(k, desc) in keys {
-            let o = match (&a.2[k], &b.2[k]) {
-                (Value::Null, Value::Null) => Ordering::Equal,
-                (Value::Null, _) => Ordering::Less,
-                (_, Value::Null) => Ordering::Greater,
-                (x, y) => x.compare(y).unwrap_or(Ordering::Equal),
-            };
+            let o = a.2[k].sort_cmp(&b.2[k]);
             let o = if desc { o.reverse() } else { o };
             if o != Ordering::Equal {
                 return o;
