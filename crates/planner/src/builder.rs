@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 pub const QUERY_OPTIONS: &[&str] = &[
     "window.max_events",
     "pattern.max_partial_matches",
+    "pattern.fast_path",
     "error.strategy",
     "error.stream",
 ];

@@ -406,7 +406,21 @@ pub fn build_pipeline(
                     None => DEFAULT_MAX_PARTIAL_MATCHES,
                 };
                 arity = p.emit.len();
-                pipeline.push(Box::new(crate::pattern::PatternOperator::new(p, max)?));
+                // The common two-step shape runs on its fast path (same semantics);
+                // 'pattern.fast_path' = 'false' keeps it on the general automaton.
+                let fast = match q.options.get("pattern.fast_path").map(|v| v.trim()) {
+                    None | Some("true") => true,
+                    Some("false") => false,
+                    Some(v) => {
+                        return Err(err(format!(
+                            "option 'pattern.fast_path' must be 'true' or 'false', found '{v}'"
+                        )))
+                    }
+                };
+                match crate::pattern::PairOperator::try_new(p, max)? {
+                    Some(pair) if fast => pipeline.push(Box::new(pair)),
+                    _ => pipeline.push(Box::new(crate::pattern::PatternOperator::new(p, max)?)),
+                }
             }
             Operator::Rate(r) if r.mode == OutputRateMode::Snapshot => {}
             Operator::Rate(r) => {

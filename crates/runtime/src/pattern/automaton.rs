@@ -23,6 +23,8 @@ pub(super) struct Instance {
     pub(super) root: bool,
     /// Where the instance is registered in the routing index.
     pub(super) leaves: Leaves,
+    /// Creation rank (set by the store): routing offers events oldest first.
+    pub(super) seq: u64,
 }
 
 /// How instances waiting at a leaf are indexed (see `routing::LeafKeyPlan`).
@@ -268,6 +270,7 @@ impl Automaton {
             last_ts: i64::MIN,
             root: false,
             leaves: Leaves::None,
+            seq: 0,
         }
     }
 

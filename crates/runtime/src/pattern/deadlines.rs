@@ -63,6 +63,23 @@ impl Deadlines {
         self.queues[q].1.pop_front().map(|e| e.2)
     }
 
+    /// The engine woke the pattern at `now`: its timer is spent if it was due.
+    pub(super) fn woken(&mut self, now: i64) {
+        if self.wake.is_some_and(|w| w <= now) {
+            self.wake = None;
+        }
+    }
+
+    /// After the due deadlines were handled: the engine timer for the next one.
+    pub(super) fn rearm(&mut self, ctx: &mut OpCtx<'_>) {
+        if let Some(next) = self.next() {
+            if self.wake.is_none_or(|w| next < w) {
+                self.wake = Some(next);
+                ctx.schedule(next, WAKE);
+            }
+        }
+    }
+
     pub(super) fn next(&self) -> Option<i64> {
         self.queues
             .iter()

@@ -5,12 +5,17 @@
 mod automaton;
 mod bindings;
 mod deadlines;
+mod pair;
 mod routing;
+mod store;
 
 use automaton::{Automaton, Feed, Instance, LeafKey, Node, Step};
 use bindings::{Ev, SlotView};
 use deadlines::{absence_token, within_token, Deadlines, WAKE};
 use routing::{Ids, Leaves, Ordered, Waiting};
+use store::{Id, Pool, Store};
+
+pub use pair::PairOperator;
 
 use crate::batch::{Batch, EventKind};
 use crate::compile::{
@@ -23,16 +28,63 @@ use eventflux_sql::ast::PatternMode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-pub struct PatternOperator {
-    auto: Automaton,
+/// What a complete match emits: WHERE, then the SELECT list in the target's column order.
+pub(crate) struct Emitter {
     condition: Option<CompiledPredicate>,
     outputs: Vec<CompiledExpr>,
     emit: Vec<usize>,
+    out_row: Vec<Value>,
+}
+
+impl Emitter {
+    fn new(plan: &PatternPlan) -> Result<Emitter, CompileError> {
+        Ok(Emitter {
+            condition: plan.condition.as_ref().map(compile_predicate).transpose()?,
+            outputs: plan
+                .outputs
+                .iter()
+                .map(|(_, e)| compile_expr(e))
+                .collect::<Result<Vec<_>, _>>()?,
+            emit: plan.emit.clone(),
+            out_row: Vec::new(),
+        })
+    }
+
+    /// Emits the match with these bindings (if WHERE passes).
+    fn emit(&mut self, bindings: &[bindings::Binding], ts: i64, now: i64, out: &mut Batch) {
+        let view = SlotView { bindings };
+        let ctx = EvalCtx {
+            row: &[],
+            ts,
+            now,
+            bindings: Some(&view),
+        };
+        if let Some(c) = &self.condition {
+            if !c(&ctx) {
+                return;
+            }
+        }
+        self.out_row.clear();
+        for o in &self.outputs {
+            self.out_row.push(o(&ctx));
+        }
+        let row = &self.out_row;
+        out.push_iter(
+            ts,
+            EventKind::Current,
+            self.emit.iter().map(|&i| row[i].clone()),
+        );
+    }
+}
+
+pub struct PatternOperator {
+    auto: Automaton,
+    emitter: Emitter,
     arity: usize,
-    instances: BTreeMap<u64, Instance>,
+    instances: Store,
+    pool: Pool,
     /// Per leaf node, the instances that can take an event there.
     waiting: Vec<Option<Waiting>>,
-    next_id: u64,
     /// Whether the root instance is live (it does not count against the bound).
     root_live: bool,
     started: bool,
@@ -42,9 +94,15 @@ pub struct PatternOperator {
     deadlines: Deadlines,
     /// Partial matches dropped because of the bound.
     pub dropped: u64,
-    out_row: Vec<Value>,
-    candidates: Vec<u64>,
+    candidates: Vec<Id>,
     leaves: Vec<(usize, Option<KeyValue>)>,
+    /// Per-event scratch (kept to avoid allocating per event): matches completed by the
+    /// event, instances it spawned (with their armed deadlines in `spawn_armed`), deadlines
+    /// armed by one transition.
+    completed: Vec<Instance>,
+    spawned: Vec<(Instance, std::ops::Range<usize>)>,
+    spawn_armed: Vec<i64>,
+    armed: Vec<i64>,
 }
 
 impl PatternOperator {
@@ -65,41 +123,37 @@ impl PatternOperator {
                 _ => None,
             })
             .collect();
-        let outputs = plan
-            .outputs
-            .iter()
-            .map(|(_, e)| compile_expr(e))
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(PatternOperator {
             auto,
-            condition: plan.condition.as_ref().map(compile_predicate).transpose()?,
+            emitter: Emitter::new(plan)?,
             arity: plan.emit.len(),
-            outputs,
-            emit: plan.emit.clone(),
-            instances: BTreeMap::new(),
+            instances: Store::default(),
+            pool: Pool::default(),
             waiting,
-            next_id: 1,
             root_live: false,
             started: false,
             finished: false,
             max_partial: max_partial.max(1),
             deadlines: Deadlines::default(),
             dropped: 0,
-            out_row: Vec::new(),
             candidates: Vec::new(),
             leaves: Vec::new(),
+            completed: Vec::new(),
+            spawned: Vec::new(),
+            spawn_armed: Vec::new(),
+            armed: Vec::new(),
         })
     }
 }
 
 impl PatternOperator {
-    fn fresh(&self) -> Instance {
-        self.auto.fresh()
+    fn fresh(&mut self) -> Instance {
+        self.pool.fresh(&self.auto)
     }
 
     /// Updates the routing index for an instance after its state changed.
-    fn register(&mut self, id: u64) {
-        let Some(inst) = self.instances.get(&id) else {
+    fn register(&mut self, id: Id) {
+        let Some(inst) = self.instances.get(id) else {
             return;
         };
         let mut leaves = std::mem::take(&mut self.leaves);
@@ -135,21 +189,21 @@ impl PatternOperator {
                 _ => {}
             }
         }
-        if let Some(inst) = self.instances.get_mut(&id) {
+        if let Some(inst) = self.instances.get_mut(id) {
             inst.leaves = Leaves::from_slice(&leaves);
         }
         leaves.clear();
         self.leaves = leaves;
     }
 
-    fn instance_leaves_mut(&mut self, id: u64) -> Leaves {
+    fn instance_leaves_mut(&mut self, id: Id) -> Leaves {
         self.instances
-            .get_mut(&id)
+            .get_mut(id)
             .map(|i| std::mem::take(&mut i.leaves))
             .unwrap_or_default()
     }
 
-    fn unwait(&mut self, leaf: usize, key: Option<&KeyValue>, id: u64) {
+    fn unwait(&mut self, leaf: usize, key: Option<&KeyValue>, id: Id) {
         let Some(waiting) = self.waiting[leaf].as_mut() else {
             return;
         };
@@ -178,9 +232,9 @@ impl PatternOperator {
         }
     }
 
-    /// Removes an instance and its routing entries.
-    fn remove(&mut self, id: u64) -> Option<Instance> {
-        let inst = self.instances.remove(&id)?;
+    /// Removes an instance and its routing entries (give it back to the pool when done).
+    fn remove(&mut self, id: Id) -> Option<Instance> {
+        let inst = self.instances.take(id)?;
         if inst.root {
             self.root_live = false;
         }
@@ -192,30 +246,26 @@ impl PatternOperator {
 
     // ---- instances ------------------------------------------------------------------------
 
-    fn insert(&mut self, inst: Instance, armed: &[i64], ctx: &mut OpCtx<'_>) -> u64 {
+    fn insert(&mut self, inst: Instance, armed: &[i64], ctx: &mut OpCtx<'_>) -> Id {
         // Bound the live partial matches: drop the oldest (never the root) and count it.
         let roots = usize::from(self.root_live);
         if self.instances.len() - roots >= self.max_partial {
-            if let Some(oldest) = self
-                .instances
-                .iter()
-                .find(|(_, i)| !i.root)
-                .map(|(id, _)| *id)
-            {
-                self.remove(oldest);
+            if let Some(oldest) = self.instances.oldest_non_root() {
+                if let Some(gone) = self.remove(oldest) {
+                    self.pool.recycle(gone);
+                }
                 self.dropped += 1;
             }
         }
-        let id = self.next_id;
-        self.next_id += 1;
+        let first_ts = inst.first_ts;
+        let id = self.instances.insert(inst);
         for &at in armed {
             self.deadlines.push(ctx, at, absence_token(id));
         }
-        if let (Some(w), Some(t0)) = (self.auto.within, inst.first_ts) {
+        if let (Some(w), Some(t0)) = (self.auto.within, first_ts) {
             self.deadlines
                 .push(ctx, t0.saturating_add(w), within_token(id));
         }
-        self.instances.insert(id, inst);
         self.register(id);
         id
     }
@@ -228,7 +278,7 @@ impl PatternOperator {
         self.new_root(ctx);
     }
 
-    fn new_root(&mut self, ctx: &mut OpCtx<'_>) -> u64 {
+    fn new_root(&mut self, ctx: &mut OpCtx<'_>) -> Id {
         let mut root = self.fresh();
         root.root = true;
         let mut armed = Vec::new();
@@ -241,40 +291,17 @@ impl PatternOperator {
 
     /// Emits a complete match (if WHERE passes).
     fn emit(&mut self, inst: &Instance, ts: i64, now: i64, out: &mut Batch) {
-        let view = SlotView {
-            bindings: &inst.bindings,
-        };
-        let ctx = EvalCtx {
-            row: &[],
-            ts,
-            now,
-            bindings: Some(&view),
-        };
-        if let Some(c) = &self.condition {
-            if !c(&ctx) {
-                return;
-            }
-        }
-        self.out_row.clear();
-        for o in &self.outputs {
-            self.out_row.push(o(&ctx));
-        }
-        let row = &self.out_row;
-        out.push_iter(
-            ts,
-            EventKind::Current,
-            self.emit.iter().map(|&i| row[i].clone()),
-        );
+        self.emitter.emit(&inst.bindings, ts, now, out);
     }
 
     /// The instances an event can affect, oldest first: those waiting at a leaf of the event's
     /// stream (by correlation key where the leaf has one). A strict SEQUENCE offers every event
     /// to every instance, since an event nobody takes breaks them.
-    fn route(&mut self, stream: usize, row: &[Value]) -> Vec<u64> {
+    fn route(&mut self, stream: usize, row: &[Value]) -> Vec<Id> {
         let mut c = std::mem::take(&mut self.candidates);
         c.clear();
         if self.auto.mode == PatternMode::Sequence {
-            c.extend(self.instances.keys().copied());
+            self.instances.ids_in_order(&mut c);
             return c;
         }
         if let Some((_, leaves)) = self
@@ -315,7 +342,8 @@ impl PatternOperator {
             }
         }
         if c.len() > 1 {
-            c.sort_unstable();
+            let store = &self.instances;
+            c.sort_unstable_by_key(|&id| store.seq(id));
             c.dedup();
         }
         c
@@ -332,21 +360,24 @@ impl PatternOperator {
     ) {
         let mut shared: Option<Arc<Ev>> = None;
         let ids = self.route(stream, row);
-        let mut completed: Vec<Instance> = Vec::new();
-        let mut spawned: Vec<(Instance, Vec<i64>)> = Vec::new();
+        let mut completed = std::mem::take(&mut self.completed);
+        let mut spawned = std::mem::take(&mut self.spawned);
+        let mut spawn_armed = std::mem::take(&mut self.spawn_armed);
+        spawn_armed.clear();
         // How the root instance ended with this event, if it did.
         let mut root_failed = false;
         let mut root_matched = false;
         for &id in &ids {
             let auto = &self.auto;
-            let Some(inst) = self.instances.get_mut(&id) else {
+            let Some(inst) = self.instances.get_mut(id) else {
                 continue;
             };
             let had_first = inst.first_ts.is_some();
             let mut st = Step::new(stream, row, ts, ctx.now, &mut shared);
+            st.armed = std::mem::take(&mut self.armed);
             let mut result = auto.feed(auto.root, inst, &mut st);
             let spawn = st.spawn;
-            let armed = std::mem::take(&mut st.armed);
+            let mut armed = std::mem::take(&mut st.armed);
             if result == Feed::Ignored
                 && auto.mode == PatternMode::Sequence
                 && !spawn
@@ -358,6 +389,7 @@ impl PatternOperator {
             for at in &armed {
                 self.deadlines.push(ctx, *at, absence_token(id));
             }
+            armed.clear();
             if !had_first {
                 if let (Some(w), Some(t0)) = (auto.within, inst.first_ts) {
                     self.deadlines
@@ -366,30 +398,36 @@ impl PatternOperator {
             }
             // The template spawns a new instance for an event that begins an EVERY term.
             if spawn && result == Feed::Ignored {
-                let mut clone = Instance {
-                    state: inst.state.clone(),
-                    bindings: inst.bindings.clone(),
-                    first_ts: inst.first_ts,
-                    last_ts: inst.last_ts,
-                    root: false,
-                    leaves: Leaves::None,
-                };
+                let mut clone = self.pool.copy_of(inst, auto);
                 let mut st = Step {
                     start_every: true,
                     ..Step::new(stream, row, ts, ctx.now, &mut shared)
                 };
+                st.armed = armed;
                 if auto.feed(auto.root, &mut clone, &mut st) == Feed::Consumed {
-                    let armed = std::mem::take(&mut st.armed);
-                    spawned.push((clone, armed));
+                    let from = spawn_armed.len();
+                    spawn_armed.extend_from_slice(&st.armed);
+                    spawned.push((clone, from..spawn_armed.len()));
+                } else {
+                    self.pool.recycle(clone);
                 }
+                armed = std::mem::take(&mut st.armed);
+                armed.clear();
             }
+            self.armed = armed;
             match result {
                 Feed::Failed => {
                     if let Some(inst) = self.remove(id) {
                         root_failed |= inst.root;
+                        self.pool.recycle(inst);
                     }
                 }
-                Feed::Consumed if self.auto.satisfied(self.auto.root, &self.instances[&id]) => {
+                Feed::Consumed
+                    if self
+                        .instances
+                        .get(id)
+                        .is_some_and(|i| self.auto.satisfied(self.auto.root, i)) =>
+                {
                     if let Some(inst) = self.remove(id) {
                         root_matched |= inst.root;
                         completed.push(inst);
@@ -400,16 +438,21 @@ impl PatternOperator {
             }
         }
         self.candidates = ids;
-        for inst in completed {
+        for inst in completed.drain(..) {
             self.emit(&inst, inst.last_ts.max(ts), ctx.now, out);
+            self.pool.recycle(inst);
         }
-        for (inst, armed) in spawned {
+        self.completed = completed;
+        for (inst, armed) in spawned.drain(..) {
             if self.auto.satisfied(self.auto.root, &inst) {
                 self.emit(&inst, ts, ctx.now, out);
+                self.pool.recycle(inst);
                 continue;
             }
-            self.insert(inst, &armed, ctx);
+            self.insert(inst, &spawn_armed[armed], ctx);
         }
+        self.spawned = spawned;
+        self.spawn_armed = spawn_armed;
         if root_matched {
             self.root_gone(true, None, ctx, out);
         } else if root_failed {
@@ -447,7 +490,7 @@ impl PatternOperator {
         };
         let mut shared = None;
         let auto = &self.auto;
-        let Some(inst) = self.instances.get_mut(&id) else {
+        let Some(inst) = self.instances.get_mut(id) else {
             return;
         };
         let mut st = Step::new(stream, row, ts, ctx.now, &mut shared);
@@ -467,6 +510,7 @@ impl PatternOperator {
         if auto.satisfied(auto.root, inst) {
             if let Some(inst) = self.remove(id) {
                 self.emit(&inst, ts, ctx.now, out);
+                self.pool.recycle(inst);
             }
             // Matched at once: start again, without re-offering the event.
             self.root_gone(true, None, ctx, out);
@@ -490,9 +534,12 @@ impl BatchOperator for PatternOperator {
         for r in input.rows() {
             self.on_event(stream, r.values, r.ts, ctx, out);
             if self.finished {
-                let ids: Vec<u64> = self.instances.keys().copied().collect();
+                let mut ids = Vec::new();
+                self.instances.ids_in_order(&mut ids);
                 for id in ids {
-                    self.remove(id);
+                    if let Some(inst) = self.remove(id) {
+                        self.pool.recycle(inst);
+                    }
                 }
                 return;
             }
@@ -503,18 +550,11 @@ impl BatchOperator for PatternOperator {
         if token != WAKE {
             return;
         }
-        if self.deadlines.wake.is_some_and(|w| w <= ctx.now) {
-            self.deadlines.wake = None;
-        }
+        self.deadlines.woken(ctx.now);
         while let Some(t) = self.deadlines.pop_due(ctx.now) {
             self.on_deadline(t, ctx, out);
         }
-        if let Some(next) = self.deadlines.next() {
-            if self.deadlines.wake.is_none_or(|w| next < w) {
-                self.deadlines.wake = Some(next);
-                ctx.schedule(next, WAKE);
-            }
-        }
+        self.deadlines.rearm(ctx);
     }
 
     fn on_start(&mut self, ctx: &mut OpCtx<'_>, _out: &mut Batch) {
@@ -541,7 +581,9 @@ impl PatternOperator {
         if token % 2 == 1 {
             // WITHIN elapsed: the partial match can no longer complete.
             if let Some(inst) = self.remove(id) {
-                if inst.root {
+                let root = inst.root;
+                self.pool.recycle(inst);
+                if root {
                     // A root that bound events (a prefix before EVERY) expires too.
                     self.root_gone(false, None, ctx, out);
                 }
@@ -549,21 +591,25 @@ impl PatternOperator {
             return;
         }
         let auto = &self.auto;
-        let Some(inst) = self.instances.get_mut(&id) else {
+        let Some(inst) = self.instances.get_mut(id) else {
             return;
         };
-        let mut armed = Vec::new();
+        let mut armed = std::mem::take(&mut self.armed);
         let changed = auto.on_time(auto.root, inst, ctx.now, &mut armed);
         for at in &armed {
             self.deadlines.push(ctx, *at, absence_token(id));
         }
+        armed.clear();
+        self.armed = armed;
         if !changed {
             return;
         }
         if auto.satisfied(auto.root, inst) {
             if let Some(inst) = self.remove(id) {
                 self.emit(&inst, ctx.now, ctx.now, out);
-                if inst.root {
+                let root = inst.root;
+                self.pool.recycle(inst);
+                if root {
                     self.root_gone(true, None, ctx, out);
                 }
             }

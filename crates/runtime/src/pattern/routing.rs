@@ -94,6 +94,94 @@ impl Ids {
     }
 }
 
+/// A range index that stays a sorted vector while small (no node allocation as it shrinks and
+/// grows around a handful of entries, as per-key patterns do) and becomes a B-tree when large.
+pub(super) enum RangeIndex {
+    Small(Vec<(Ordered, u64)>),
+    Large(BTreeMap<Ordered, Ids>),
+}
+
+/// Entries beyond which a small range index becomes a tree.
+const RANGE_SMALL_MAX: usize = 64;
+
+impl Default for RangeIndex {
+    fn default() -> Self {
+        RangeIndex::Small(Vec::new())
+    }
+}
+
+impl RangeIndex {
+    pub(super) fn insert(&mut self, key: Ordered, id: u64) {
+        match self {
+            RangeIndex::Small(v) => {
+                if v.len() < RANGE_SMALL_MAX {
+                    let at = v.partition_point(|e| *e <= (key, id));
+                    v.insert(at, (key, id));
+                    return;
+                }
+                let mut tree: BTreeMap<Ordered, Ids> = BTreeMap::new();
+                for &(k, i) in v.iter() {
+                    match tree.get_mut(&k) {
+                        Some(ids) => ids.insert(i),
+                        None => {
+                            tree.insert(k, Ids::One(i));
+                        }
+                    }
+                }
+                *self = RangeIndex::Large(tree);
+                self.insert(key, id);
+            }
+            RangeIndex::Large(tree) => match tree.get_mut(&key) {
+                Some(ids) => ids.insert(id),
+                None => {
+                    tree.insert(key, Ids::One(id));
+                }
+            },
+        }
+    }
+
+    pub(super) fn remove(&mut self, key: Ordered, id: u64) {
+        match self {
+            RangeIndex::Small(v) => {
+                if let Ok(at) = v.binary_search(&(key, id)) {
+                    v.remove(at);
+                }
+            }
+            RangeIndex::Large(tree) => {
+                if tree.get_mut(&key).is_some_and(|ids| ids.remove(id)) {
+                    tree.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Ids whose key is at most `p` (`below`) or at least `p`, in key order.
+    pub(super) fn collect(&self, p: Ordered, below: bool, out: &mut Vec<u64>) {
+        match self {
+            RangeIndex::Small(v) => {
+                if below {
+                    let end = v.partition_point(|e| e.0 <= p);
+                    out.extend(v[..end].iter().map(|e| e.1));
+                } else {
+                    let start = v.partition_point(|e| e.0 < p);
+                    out.extend(v[start..].iter().map(|e| e.1));
+                }
+            }
+            RangeIndex::Large(tree) => {
+                if below {
+                    for ids in tree.range(..=p).map(|(_, ids)| ids) {
+                        out.extend_from_slice(ids.as_slice());
+                    }
+                } else {
+                    for ids in tree.range(p..).map(|(_, ids)| ids) {
+                        out.extend_from_slice(ids.as_slice());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// How instances waiting at a leaf are indexed, from the leaf's filter (its AND-ed conjuncts).
 pub(super) enum LeafKeyPlan {
     /// `attr = alias.attr`: by the bound value (hash index).

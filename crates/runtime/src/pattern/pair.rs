@@ -1,0 +1,542 @@
+//! The two-step fast path: `EVERY e1=A[f1] -> e2=B[f2]` and `EVERY e1=A[f1] -> NOT B[f2] FOR d`
+//! (each with an optional WITHIN) — the shape of most CEP rules (followed-by with a
+//! correlation, and "no follow-up in time"). It keeps exactly the general automaton's
+//! semantics (docs/patterns.md), but a partial match here is only "e1 is bound, waiting for
+//! step two": a row in a slab (its e1 event, times and creation rank), indexed by the step-two
+//! filter's correlation key, with its deadlines in the shared per-delay queues. No node states
+//! are interpreted per event and nothing is allocated per partial match beyond the bound event.
+
+use super::automaton::{Automaton, LeafKey, Node};
+use super::bindings::{Binding, Ev, SlotView};
+use super::deadlines::{absence_token, within_token, Deadlines, WAKE};
+use super::routing::{Ids, Ordered, RangeIndex};
+use super::Emitter;
+use crate::batch::Batch;
+use crate::compile::{CompileError, CompiledPredicate, EvalCtx};
+use crate::operators::{BatchOperator, OpCtx};
+use crate::value::{KeyValue, Value};
+use eventflux_planner::pattern::PatternPlan;
+use eventflux_sql::ast::PatternMode;
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Step two of the pair.
+enum Second {
+    /// `e2=B[f2]`: completes the match.
+    Bind { slot: usize },
+    /// `NOT B[f2] FOR d`: a B passing f2 before the deadline kills the match.
+    Absent { duration: i64 },
+}
+
+/// How waiting matches are found from a B event.
+enum Index {
+    /// No usable key: every waiting match is offered the event.
+    All,
+    /// `attr = e1.attr`: by e1's value.
+    Equal {
+        col: usize,
+        attr: usize,
+        map: FxHashMap<KeyValue, Ids>,
+    },
+    /// `attr OP bound(e1)`: by the bound's value, in order.
+    Range {
+        col: usize,
+        below: bool,
+        tree: RangeIndex,
+    },
+}
+
+/// A waiting match: e1 is bound (in `binds`, at this entry's stride).
+#[derive(Default, Clone, Copy)]
+struct Entry {
+    /// 0 when the entry is free.
+    seq: u64,
+    gen: u32,
+    /// Where a range index holds it (computed once: the bound is an expression).
+    ordered: Option<Ordered>,
+}
+
+const GEN_MASK: u32 = 0x7FFF_FFFF;
+
+pub struct PairOperator {
+    auto: Automaton,
+    first_stream: usize,
+    first_slot: usize,
+    first_filter: Option<CompiledPredicate>,
+    second_stream: usize,
+    second_filter: Option<CompiledPredicate>,
+    second: Second,
+    /// Step two's node (its index key's bound expression lives in `auto.keys`).
+    second_node: usize,
+    within: Option<i64>,
+    index: Index,
+    emitter: Emitter,
+    arity: usize,
+    /// Slab of waiting matches and their bindings (`slots` per entry).
+    entries: Vec<Entry>,
+    binds: Vec<Binding>,
+    slots: usize,
+    free: Vec<u32>,
+    live: usize,
+    next_seq: u64,
+    /// Ids in creation order (stale ones skipped and compacted lazily): the oldest for the
+    /// bound, and every match for an event without an index.
+    order: VecDeque<u64>,
+    deadlines: Deadlines,
+    max_partial: usize,
+    dropped: u64,
+    candidates: Vec<u64>,
+    /// Bindings of a completed match (e1, e2) while it is emitted.
+    scratch: Vec<Binding>,
+    /// No bindings at all: what step one's filter sees.
+    empty: Vec<Binding>,
+    /// Bound-event buffers of freed matches, overwritten by new ones (no allocation per event).
+    spare_rows: Vec<Arc<Ev>>,
+}
+
+/// Bound-event buffers kept for reuse at most.
+const SPARE_ROWS_MAX: usize = 1024;
+
+fn slot_of(id: u64) -> usize {
+    (id & 0xFFFF_FFFF) as usize
+}
+
+fn gen_of(id: u64) -> u32 {
+    (id >> 32) as u32
+}
+
+impl PairOperator {
+    /// The fast path for `plan` when it has the two-step shape, else `None`.
+    pub fn try_new(
+        plan: &PatternPlan,
+        max_partial: usize,
+    ) -> Result<Option<PairOperator>, CompileError> {
+        if plan.mode != PatternMode::Pattern {
+            return Ok(None);
+        }
+        let mut auto = Automaton::new(plan)?;
+        let Node::Seq(steps) = &auto.nodes[auto.root] else {
+            return Ok(None);
+        };
+        let &[every, second] = steps.as_slice() else {
+            return Ok(None);
+        };
+        let Node::Every(first) = auto.nodes[every] else {
+            return Ok(None);
+        };
+        let Node::Element {
+            slot: first_slot,
+            stream: first_stream,
+            min: 1,
+            max: Some(1),
+            ..
+        } = auto.nodes[first]
+        else {
+            return Ok(None);
+        };
+        let (second_kind, second_stream) = match auto.nodes[second] {
+            Node::Element {
+                slot,
+                stream,
+                min: 1,
+                max: Some(1),
+                ..
+            } => (Second::Bind { slot }, stream),
+            Node::Absent {
+                stream,
+                duration: Some(duration),
+                ..
+            } => (Second::Absent { duration }, stream),
+            _ => return Ok(None),
+        };
+        let index = match &auto.keys[second] {
+            None => Index::All,
+            Some(LeafKey::Equal {
+                col, attr, slot, ..
+            }) if *slot == first_slot => Index::Equal {
+                col: *col,
+                attr: *attr,
+                map: FxHashMap::default(),
+            },
+            Some(LeafKey::Equal { .. }) => Index::All,
+            Some(LeafKey::Range { col, below, .. }) => Index::Range {
+                col: *col,
+                below: *below,
+                tree: RangeIndex::default(),
+            },
+        };
+        let first_filter = match &mut auto.nodes[first] {
+            Node::Element { filter, .. } => filter.take(),
+            _ => None,
+        };
+        let second_filter = match &mut auto.nodes[second] {
+            Node::Element { filter, .. } | Node::Absent { filter, .. } => filter.take(),
+            _ => None,
+        };
+        let slots = plan.slots.len();
+        Ok(Some(PairOperator {
+            first_stream,
+            first_slot,
+            first_filter,
+            second_stream,
+            second_filter,
+            second: second_kind,
+            second_node: second,
+            within: plan.within,
+            index,
+            emitter: Emitter::new(plan)?,
+            arity: plan.emit.len(),
+            entries: Vec::new(),
+            binds: Vec::new(),
+            slots,
+            free: Vec::new(),
+            live: 0,
+            next_seq: 0,
+            order: VecDeque::new(),
+            deadlines: Deadlines::default(),
+            max_partial: max_partial.max(1),
+            dropped: 0,
+            candidates: Vec::new(),
+            scratch: vec![Binding::Empty; slots],
+            empty: vec![Binding::Empty; slots],
+            spare_rows: Vec::new(),
+            auto,
+        }))
+    }
+
+    fn get(&self, id: u64) -> Option<&Entry> {
+        self.entries
+            .get(slot_of(id))
+            .filter(|e| e.seq != 0 && e.gen == gen_of(id))
+    }
+
+    fn bindings(&self, slot: usize) -> &[Binding] {
+        &self.binds[slot * self.slots..(slot + 1) * self.slots]
+    }
+
+    /// The index key of a waiting match (from its bound e1).
+    fn key(&self, slot: usize) -> Option<KeyValue> {
+        let b = self.bindings(slot);
+        match &self.index {
+            Index::All => None,
+            Index::Equal { attr, .. } => b[self.first_slot]
+                .events()
+                .first()
+                .map(|e| KeyValue(e.get(*attr).cloned().unwrap_or_default())),
+            Index::Range { .. } => {
+                let Some(LeafKey::Range { bound, .. }) = &self.auto.keys[self.second_node] else {
+                    return None;
+                };
+                Some(KeyValue(bound(&EvalCtx {
+                    row: &[],
+                    ts: 0,
+                    now: 0,
+                    bindings: Some(&SlotView { bindings: b }),
+                })))
+            }
+        }
+    }
+
+    fn index_insert(&mut self, id: u64) {
+        let key = self.key(slot_of(id));
+        match (&mut self.index, key) {
+            (Index::Equal { map, .. }, Some(k)) => match map.get_mut(&k) {
+                Some(ids) => ids.insert(id),
+                None => {
+                    map.insert(k, Ids::One(id));
+                }
+            },
+            (Index::Range { tree, .. }, Some(k)) => {
+                // NULL or NaN satisfy no comparison: not indexed.
+                if let Some(o) = Ordered::of(&k.0) {
+                    tree.insert(o, id);
+                    self.entries[slot_of(id)].ordered = Some(o);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn index_remove(&mut self, id: u64) {
+        match &mut self.index {
+            Index::All => {}
+            Index::Equal { .. } => {
+                if let Some(k) = self.key(slot_of(id)) {
+                    if let Index::Equal { map, .. } = &mut self.index {
+                        if map.get_mut(&k).is_some_and(|ids| ids.remove(id)) {
+                            map.remove(&k);
+                        }
+                    }
+                }
+            }
+            Index::Range { tree, .. } => {
+                if let Some(o) = self.entries[slot_of(id)].ordered {
+                    tree.remove(o, id);
+                }
+            }
+        }
+    }
+
+    /// Frees a waiting match (its bound events are released now).
+    fn remove(&mut self, id: u64) -> bool {
+        let Some(s) = self.unlink(id) else {
+            return false;
+        };
+        for k in s * self.slots..(s + 1) * self.slots {
+            let b = std::mem::take(&mut self.binds[k]);
+            self.release(b);
+        }
+        true
+    }
+
+    /// Takes a waiting match out of the index and frees its entry (its bindings stay in
+    /// `binds` for the caller to take); its slot, if it was live.
+    fn unlink(&mut self, id: u64) -> Option<usize> {
+        self.get(id)?;
+        self.index_remove(id);
+        let s = slot_of(id);
+        let e = &mut self.entries[s];
+        e.seq = 0;
+        e.gen = (e.gen + 1) & GEN_MASK;
+        self.free.push(s as u32);
+        self.live -= 1;
+        Some(s)
+    }
+
+    /// A new waiting match with e1 bound to `ev`.
+    fn spawn(&mut self, ev: Arc<Ev>, ts: i64, ctx: &mut OpCtx<'_>) {
+        if self.live >= self.max_partial {
+            while let Some(oldest) = self.order.pop_front() {
+                if self.remove(oldest) {
+                    self.dropped += 1;
+                    break;
+                }
+            }
+        }
+        self.next_seq += 1;
+        let s = match self.free.pop() {
+            Some(s) => s as usize,
+            None => {
+                self.entries.push(Entry::default());
+                self.binds
+                    .extend(std::iter::repeat_n(Binding::Empty, self.slots));
+                self.entries.len() - 1
+            }
+        };
+        let e = &mut self.entries[s];
+        e.seq = self.next_seq;
+        e.ordered = None;
+        let id = (u64::from(e.gen) << 32) | s as u64;
+        self.binds[s * self.slots + self.first_slot] = Binding::One(ev);
+        self.live += 1;
+        self.order.push_back(id);
+        if self.order.len() > 2 * self.live + 64 {
+            let entries = &self.entries;
+            self.order.retain(|&id| {
+                entries
+                    .get(slot_of(id))
+                    .is_some_and(|e| e.seq != 0 && e.gen == gen_of(id))
+            });
+        }
+        // Same deadlines, in the same order, as the general automaton: the absence's (armed on
+        // entering step two), then WITHIN's.
+        if let Second::Absent { duration } = self.second {
+            if let Some(at) = ctx.now.checked_add(duration).filter(|&at| at != i64::MAX) {
+                self.deadlines.push(ctx, at, absence_token(id));
+            }
+        }
+        if let Some(w) = self.within {
+            self.deadlines
+                .push(ctx, ts.saturating_add(w), within_token(id));
+        }
+        self.index_insert(id);
+    }
+
+    /// The waiting matches a B event can reach, oldest first.
+    fn route(&mut self, row: &[Value]) {
+        let mut c = std::mem::take(&mut self.candidates);
+        c.clear();
+        match &self.index {
+            Index::All => {
+                let entries = &self.entries;
+                c.extend(self.order.iter().copied().filter(|&id| {
+                    entries
+                        .get(slot_of(id))
+                        .is_some_and(|e| e.seq != 0 && e.gen == gen_of(id))
+                }));
+            }
+            Index::Equal { col, map, .. } => {
+                let key = row.get(*col).unwrap_or(&Value::Null);
+                if let Some(ids) = map.get(KeyValue::from_ref(key)) {
+                    c.extend_from_slice(ids.as_slice());
+                }
+            }
+            Index::Range { col, below, tree } => {
+                // Inclusive bounds (a superset): the filter decides exactly.
+                if let Some(p) = row.get(*col).and_then(Ordered::of) {
+                    tree.collect(p, *below, &mut c);
+                }
+            }
+        }
+        if c.len() > 1 && !matches!(self.index, Index::All) {
+            let entries = &self.entries;
+            c.sort_unstable_by_key(|&id| entries[slot_of(id)].seq);
+        }
+        self.candidates = c;
+    }
+
+    fn on_event(
+        &mut self,
+        stream: usize,
+        row: &[Value],
+        ts: i64,
+        ctx: &mut OpCtx<'_>,
+        out: &mut Batch,
+    ) {
+        if stream == self.second_stream {
+            self.route(row);
+            let ids = std::mem::take(&mut self.candidates);
+            let mut shared: Option<Arc<Ev>> = None;
+            for &id in &ids {
+                let s = slot_of(id);
+                if self.get(id).is_none() {
+                    continue;
+                }
+                let pass = match &self.second_filter {
+                    None => true,
+                    Some(f) => f(&EvalCtx {
+                        row,
+                        ts,
+                        now: ctx.now,
+                        bindings: Some(&SlotView {
+                            bindings: self.bindings(s),
+                        }),
+                    }),
+                };
+                if !pass {
+                    continue;
+                }
+                match self.second {
+                    Second::Bind { slot } => {
+                        let ev = shared.get_or_insert_with(|| Arc::from(row)).clone();
+                        // Stamped with the completing event (as the general automaton does).
+                        self.complete(id, Some((slot, ev)), ts, ctx.now, out);
+                    }
+                    Second::Absent { .. } => {
+                        self.remove(id);
+                    }
+                }
+            }
+            self.candidates = ids;
+        }
+        if stream == self.first_stream {
+            let pass = match &self.first_filter {
+                None => true,
+                Some(f) => f(&EvalCtx {
+                    row,
+                    ts,
+                    now: ctx.now,
+                    bindings: Some(&SlotView {
+                        bindings: &self.empty,
+                    }),
+                }),
+            };
+            if pass {
+                let ev = self.bound_row(row);
+                self.spawn(ev, ts, ctx);
+            }
+        }
+    }
+
+    /// A shared copy of `row`, in a reused buffer when one is free.
+    fn bound_row(&mut self, row: &[Value]) -> Arc<Ev> {
+        while let Some(mut spare) = self.spare_rows.pop() {
+            if let Some(buf) = Arc::get_mut(&mut spare).filter(|b| b.len() == row.len()) {
+                buf.clone_from_slice(row);
+                return spare;
+            }
+        }
+        Arc::from(row)
+    }
+
+    /// An absence deadline or a WITHIN expiry is due.
+    fn on_deadline(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        let id = token / 2;
+        if token % 2 == 1 {
+            self.remove(id);
+            return;
+        }
+        if self.get(id).is_none() {
+            return;
+        }
+        // The absence held for its whole duration: the match is complete.
+        self.complete(id, None, ctx.now, ctx.now, out);
+    }
+
+    /// Emits waiting match `id` (with e2 bound when step two binds one) and frees it.
+    fn complete(
+        &mut self,
+        id: u64,
+        e2: Option<(usize, Arc<Ev>)>,
+        ts: i64,
+        now: i64,
+        out: &mut Batch,
+    ) {
+        let Some(s) = self.unlink(id) else {
+            return;
+        };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.swap_with_slice(&mut self.binds[s * self.slots..(s + 1) * self.slots]);
+        if let Some((slot, ev)) = e2 {
+            scratch[slot] = Binding::One(ev);
+        }
+        self.emitter.emit(&scratch, ts, now, out);
+        for b in &mut scratch {
+            self.release(std::mem::take(b));
+        }
+        self.scratch = scratch;
+    }
+
+    /// Drops a binding, keeping its event buffer for reuse when nothing else holds it.
+    fn release(&mut self, b: Binding) {
+        if let Binding::One(row) = b {
+            if Arc::strong_count(&row) == 1 && self.spare_rows.len() < SPARE_ROWS_MAX {
+                self.spare_rows.push(row);
+            }
+        }
+    }
+}
+
+impl BatchOperator for PairOperator {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        let stream = ctx.stream;
+        for r in input.rows() {
+            self.on_event(stream, r.values, r.ts, ctx, out);
+        }
+    }
+
+    fn on_timer(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        if token != WAKE {
+            return;
+        }
+        self.deadlines.woken(ctx.now);
+        while let Some(t) = self.deadlines.pop_due(ctx.now) {
+            self.on_deadline(t, ctx, out);
+        }
+        self.deadlines.rearm(ctx);
+    }
+
+    fn output_arity(&self) -> usize {
+        self.arity
+    }
+
+    /// Waiting matches plus the template that starts them (as the general automaton counts).
+    fn state_size(&self) -> usize {
+        self.live + 1
+    }
+
+    fn dropped_partial_matches(&self) -> u64 {
+        self.dropped
+    }
+}
