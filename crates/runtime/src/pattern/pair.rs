@@ -9,7 +9,7 @@
 use super::automaton::{Automaton, LeafKey, Node};
 use super::bindings::{Binding, Ev, SlotView};
 use super::deadlines::{absence_token, within_token, Deadlines, WAKE};
-use super::routing::{Ids, Ordered, RangeIndex};
+use super::routing::{Ordered, RangeIndex};
 use super::Emitter;
 use crate::batch::Batch;
 use crate::compile::{CompileError, CompiledPredicate, EvalCtx};
@@ -17,8 +17,10 @@ use crate::operators::{BatchOperator, OpCtx};
 use crate::value::{KeyValue, Value};
 use eventflux_planner::pattern::PatternPlan;
 use eventflux_sql::ast::PatternMode;
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use rustc_hash::FxHasher;
 use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// Step two of the pair.
@@ -33,11 +35,12 @@ enum Second {
 enum Index {
     /// No usable key: every waiting match is offered the event.
     All,
-    /// `attr = e1.attr`: by e1's value.
+    /// `attr = e1.attr`: by the hash of e1's value (each entry's hash is in its `route`), one
+    /// table slot per waiting match — a few bytes each, not a map entry holding the key.
     Equal {
         col: usize,
         attr: usize,
-        map: FxHashMap<KeyValue, Ids>,
+        table: HashTable<u64>,
     },
     /// `attr OP bound(e1)`: by the bound's value, in order.
     Range {
@@ -53,8 +56,16 @@ struct Entry {
     /// 0 when the entry is free.
     seq: u64,
     gen: u32,
-    /// Where a range index holds it (computed once: the bound is an expression).
-    ordered: Option<Ordered>,
+    /// Whether `route` holds the index key: the key's hash (hash index) or its order (range
+    /// index; computed once, the bound is an expression).
+    routed: bool,
+    route: u64,
+}
+
+fn hash_key(v: &Value) -> u64 {
+    let mut h = FxHasher::default();
+    KeyValue::from_ref(v).hash(&mut h);
+    h.finish()
 }
 
 const GEN_MASK: u32 = 0x7FFF_FFFF;
@@ -157,7 +168,7 @@ impl PairOperator {
             }) if *slot == first_slot => Index::Equal {
                 col: *col,
                 attr: *attr,
-                map: FxHashMap::default(),
+                table: HashTable::new(),
             },
             Some(LeafKey::Equal { .. }) => Index::All,
             Some(LeafKey::Range { col, below, .. }) => Index::Range {
@@ -215,66 +226,65 @@ impl PairOperator {
         &self.binds[slot * self.slots..(slot + 1) * self.slots]
     }
 
-    /// The index key of a waiting match (from its bound e1).
-    fn key(&self, slot: usize) -> Option<KeyValue> {
-        let b = self.bindings(slot);
-        match &self.index {
-            Index::All => None,
-            Index::Equal { attr, .. } => b[self.first_slot]
-                .events()
-                .first()
-                .map(|e| KeyValue(e.get(*attr).cloned().unwrap_or_default())),
-            Index::Range { .. } => {
-                let Some(LeafKey::Range { bound, .. }) = &self.auto.keys[self.second_node] else {
-                    return None;
-                };
-                Some(KeyValue(bound(&EvalCtx {
-                    row: &[],
-                    ts: 0,
-                    now: 0,
-                    bindings: Some(&SlotView { bindings: b }),
-                })))
-            }
-        }
+    /// The bound side of a range index's inequality, for a waiting match.
+    fn range_bound(&self, slot: usize) -> Value {
+        let Some(LeafKey::Range { bound, .. }) = &self.auto.keys[self.second_node] else {
+            return Value::Null;
+        };
+        bound(&EvalCtx {
+            row: &[],
+            ts: 0,
+            now: 0,
+            bindings: Some(&SlotView {
+                bindings: self.bindings(slot),
+            }),
+        })
     }
 
     fn index_insert(&mut self, id: u64) {
-        let key = self.key(slot_of(id));
-        match (&mut self.index, key) {
-            (Index::Equal { map, .. }, Some(k)) => match map.get_mut(&k) {
-                Some(ids) => ids.insert(id),
-                None => {
-                    map.insert(k, Ids::One(id));
-                }
-            },
-            (Index::Range { tree, .. }, Some(k)) => {
-                // NULL or NaN satisfy no comparison: not indexed.
-                if let Some(o) = Ordered::of(&k.0) {
-                    tree.insert(o, id);
-                    self.entries[slot_of(id)].ordered = Some(o);
+        let s = slot_of(id);
+        match &self.index {
+            Index::All => {}
+            Index::Equal { attr, .. } => {
+                let e1 = self.binds[s * self.slots + self.first_slot].events();
+                let h = hash_key(
+                    e1.first()
+                        .and_then(|e| e.get(*attr))
+                        .unwrap_or(&Value::Null),
+                );
+                let entries = &mut self.entries;
+                entries[s].routed = true;
+                entries[s].route = h;
+                if let Index::Equal { table, .. } = &mut self.index {
+                    table.insert_unique(h, id, |&x| entries[slot_of(x)].route);
                 }
             }
-            _ => {}
+            Index::Range { .. } => {
+                // NULL or NaN satisfy no comparison: not indexed.
+                if let Some(o) = Ordered::of(&self.range_bound(s)) {
+                    self.entries[s].routed = true;
+                    self.entries[s].route = o.0 as u64;
+                    if let Index::Range { tree, .. } = &mut self.index {
+                        tree.insert(o, id);
+                    }
+                }
+            }
         }
     }
 
     fn index_remove(&mut self, id: u64) {
+        let e = self.entries[slot_of(id)];
+        if !e.routed {
+            return;
+        }
         match &mut self.index {
             Index::All => {}
-            Index::Equal { .. } => {
-                if let Some(k) = self.key(slot_of(id)) {
-                    if let Index::Equal { map, .. } = &mut self.index {
-                        if map.get_mut(&k).is_some_and(|ids| ids.remove(id)) {
-                            map.remove(&k);
-                        }
-                    }
+            Index::Equal { table, .. } => {
+                if let Ok(found) = table.find_entry(e.route, |&x| x == id) {
+                    found.remove();
                 }
             }
-            Index::Range { tree, .. } => {
-                if let Some(o) = self.entries[slot_of(id)].ordered {
-                    tree.remove(o, id);
-                }
-            }
+            Index::Range { tree, .. } => tree.remove(Ordered(e.route as i64), id),
         }
     }
 
@@ -326,7 +336,7 @@ impl PairOperator {
         };
         let e = &mut self.entries[s];
         e.seq = self.next_seq;
-        e.ordered = None;
+        e.routed = false;
         let id = (u64::from(e.gen) << 32) | s as u64;
         self.binds[s * self.slots + self.first_slot] = Binding::One(ev);
         self.live += 1;
@@ -366,11 +376,16 @@ impl PairOperator {
                         .is_some_and(|e| e.seq != 0 && e.gen == gen_of(id))
                 }));
             }
-            Index::Equal { col, map, .. } => {
-                let key = row.get(*col).unwrap_or(&Value::Null);
-                if let Some(ids) = map.get(KeyValue::from_ref(key)) {
-                    c.extend_from_slice(ids.as_slice());
-                }
+            Index::Equal { col, table, .. } => {
+                let h = hash_key(row.get(*col).unwrap_or(&Value::Null));
+                let entries = &self.entries;
+                // Same hash only (the filter decides exactly).
+                c.extend(
+                    table
+                        .iter_hash(h)
+                        .copied()
+                        .filter(|&id| entries[slot_of(id)].route == h),
+                );
             }
             Index::Range { col, below, tree } => {
                 // Inclusive bounds (a superset): the filter decides exactly.

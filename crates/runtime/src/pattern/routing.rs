@@ -320,7 +320,7 @@ fn find_range(filter: &TypedExpr) -> Option<LeafKeyPlan> {
 
 /// A numeric value with a total order, for the range index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) struct Ordered(i64);
+pub(super) struct Ordered(pub(super) i64);
 
 impl Ordered {
     /// NULL and NaN have no place in the order (they satisfy no comparison).
