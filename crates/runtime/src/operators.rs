@@ -6,6 +6,7 @@ use crate::compile::{
     compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx,
 };
 use crate::partition::{InstanceFactory, Partitioned};
+use crate::pattern::Budget;
 use crate::select::Selector;
 use crate::timer::{TimerOwner, TimerService};
 use crate::window::{build_window, removal_of, Window};
@@ -301,6 +302,16 @@ pub fn build_pipeline(
     input_arity: usize,
     target_arity: usize,
 ) -> Result<Vec<Box<dyn BatchOperator>>, CompileError> {
+    build_pipeline_in(q, input_arity, target_arity, &Budget::default())
+}
+
+/// [`build_pipeline`] with the query's partial-match budget (shared by its partition keys).
+fn build_pipeline_in(
+    q: &QueryPlan,
+    input_arity: usize,
+    target_arity: usize,
+    budget: &Budget,
+) -> Result<Vec<Box<dyn BatchOperator>>, CompileError> {
     let err = |message: String| CompileError {
         message,
         span: q.span,
@@ -417,9 +428,13 @@ pub fn build_pipeline(
                         )))
                     }
                 };
-                match crate::pattern::PairOperator::try_new(p, max)? {
+                match crate::pattern::PairOperator::try_new(p, max, budget.clone())? {
                     Some(pair) if fast => pipeline.push(Box::new(pair)),
-                    _ => pipeline.push(Box::new(crate::pattern::PatternOperator::new(p, max)?)),
+                    _ => pipeline.push(Box::new(crate::pattern::PatternOperator::new(
+                        p,
+                        max,
+                        budget.clone(),
+                    )?)),
                 }
             }
             Operator::Rate(r) if r.mode == OutputRateMode::Snapshot => {}
@@ -447,8 +462,10 @@ pub fn build_pipeline(
             };
             let mut unpartitioned = q.clone();
             unpartitioned.partition = None;
+            let budget = budget.clone();
             let factory: InstanceFactory = Box::new(move || {
-                let mut ops = build_pipeline(&unpartitioned, input_arity, target_arity)?;
+                let mut ops =
+                    build_pipeline_in(&unpartitioned, input_arity, target_arity, &budget)?;
                 Ok(ops.split_off(first))
             });
             pipeline.truncate(first);

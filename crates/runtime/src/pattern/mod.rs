@@ -28,6 +28,24 @@ use eventflux_sql::ast::PatternMode;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+/// The live partial matches of one query, shared by the operators of all its partition keys so
+/// that `pattern.max_partial_matches` bounds the query, not each key. (One thread runs a query;
+/// the atomic only keeps the engine `Send`.)
+#[derive(Clone, Default)]
+pub struct Budget(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Budget {
+    fn used(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn add(&self, n: usize) {
+        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn sub(&self, n: usize) {
+        self.0.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// What a complete match emits: WHERE, then the SELECT list in the target's column order.
 pub(crate) struct Emitter {
     condition: Option<CompiledPredicate>,
@@ -91,6 +109,7 @@ pub struct PatternOperator {
     /// Without EVERY a PATTERN matches once: set after the match.
     finished: bool,
     max_partial: usize,
+    budget: Budget,
     deadlines: Deadlines,
     /// Partial matches dropped because of the bound.
     pub dropped: u64,
@@ -111,7 +130,11 @@ impl PatternOperator {
         self.max_partial
     }
 
-    pub fn new(plan: &PatternPlan, max_partial: usize) -> Result<PatternOperator, CompileError> {
+    pub fn new(
+        plan: &PatternPlan,
+        max_partial: usize,
+        budget: Budget,
+    ) -> Result<PatternOperator, CompileError> {
         let auto = Automaton::new(plan)?;
         let waiting = (0..auto.nodes.len())
             .map(|n| match &auto.nodes[n] {
@@ -134,6 +157,7 @@ impl PatternOperator {
             started: false,
             finished: false,
             max_partial: max_partial.max(1),
+            budget,
             deadlines: Deadlines::default(),
             dropped: 0,
             candidates: Vec::new(),
@@ -237,6 +261,8 @@ impl PatternOperator {
         let inst = self.instances.take(id)?;
         if inst.root {
             self.root_live = false;
+        } else {
+            self.budget.sub(1);
         }
         for (leaf, key) in inst.leaves.as_slice() {
             self.unwait(*leaf, key.as_ref(), id);
@@ -246,16 +272,25 @@ impl PatternOperator {
 
     // ---- instances ------------------------------------------------------------------------
 
-    fn insert(&mut self, inst: Instance, armed: &[i64], ctx: &mut OpCtx<'_>) -> Id {
-        // Bound the live partial matches: drop the oldest (never the root) and count it.
-        let roots = usize::from(self.root_live);
-        if self.instances.len() - roots >= self.max_partial {
-            if let Some(oldest) = self.instances.oldest_non_root() {
-                if let Some(gone) = self.remove(oldest) {
-                    self.pool.recycle(gone);
-                }
+    fn insert(&mut self, inst: Instance, armed: &[i64], ctx: &mut OpCtx<'_>) -> Option<Id> {
+        if !inst.root {
+            // Bound the query's live partial matches (roots do not count): drop this key's
+            // oldest, or — when this key holds none — the new one, and count it.
+            if self.budget.used() >= self.max_partial {
                 self.dropped += 1;
+                match self.instances.oldest_non_root() {
+                    Some(oldest) => {
+                        if let Some(gone) = self.remove(oldest) {
+                            self.pool.recycle(gone);
+                        }
+                    }
+                    None => {
+                        self.pool.recycle(inst);
+                        return None;
+                    }
+                }
             }
+            self.budget.add(1);
         }
         let first_ts = inst.first_ts;
         let id = self.instances.insert(inst);
@@ -267,7 +302,7 @@ impl PatternOperator {
                 .push(ctx, t0.saturating_add(w), within_token(id));
         }
         self.register(id);
-        id
+        Some(id)
     }
 
     fn start(&mut self, ctx: &mut OpCtx<'_>) {
@@ -278,7 +313,7 @@ impl PatternOperator {
         self.new_root(ctx);
     }
 
-    fn new_root(&mut self, ctx: &mut OpCtx<'_>) -> Id {
+    fn new_root(&mut self, ctx: &mut OpCtx<'_>) -> Option<Id> {
         let mut root = self.fresh();
         root.root = true;
         let mut armed = Vec::new();
@@ -479,7 +514,9 @@ impl PatternOperator {
             // absences for ever.
             return;
         }
-        let id = self.new_root(ctx);
+        let Some(id) = self.new_root(ctx) else {
+            return;
+        };
         let event = if self.auto.mode == PatternMode::Sequence {
             event
         } else {
@@ -521,6 +558,14 @@ impl PatternOperator {
 
     pub fn live_partial_matches(&self) -> usize {
         self.instances.len()
+    }
+}
+
+impl Drop for PatternOperator {
+    /// A purged partition key's matches leave the query's budget.
+    fn drop(&mut self) {
+        self.budget
+            .sub(self.instances.len() - usize::from(self.root_live));
     }
 }
 

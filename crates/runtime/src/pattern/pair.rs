@@ -10,7 +10,7 @@ use super::automaton::{Automaton, LeafKey, Node};
 use super::bindings::{Binding, Ev, SlotView};
 use super::deadlines::{absence_token, within_token, Deadlines, WAKE};
 use super::routing::{Ordered, RangeIndex};
-use super::Emitter;
+use super::{Budget, Emitter};
 use crate::batch::Batch;
 use crate::compile::{CompileError, CompiledPredicate, EvalCtx};
 use crate::operators::{BatchOperator, OpCtx};
@@ -96,6 +96,7 @@ pub struct PairOperator {
     order: VecDeque<u64>,
     deadlines: Deadlines,
     max_partial: usize,
+    budget: Budget,
     dropped: u64,
     candidates: Vec<u64>,
     /// Bindings of a completed match (e1, e2) while it is emitted.
@@ -122,6 +123,7 @@ impl PairOperator {
     pub fn try_new(
         plan: &PatternPlan,
         max_partial: usize,
+        budget: Budget,
     ) -> Result<Option<PairOperator>, CompileError> {
         if plan.mode != PatternMode::Pattern {
             return Ok(None);
@@ -207,6 +209,7 @@ impl PairOperator {
             order: VecDeque::new(),
             deadlines: Deadlines::default(),
             max_partial: max_partial.max(1),
+            budget,
             dropped: 0,
             candidates: Vec::new(),
             scratch: vec![Binding::Empty; slots],
@@ -311,19 +314,29 @@ impl PairOperator {
         e.gen = (e.gen + 1) & GEN_MASK;
         self.free.push(s as u32);
         self.live -= 1;
+        self.budget.sub(1);
         Some(s)
     }
 
     /// A new waiting match with e1 bound to `ev`.
     fn spawn(&mut self, ev: Arc<Ev>, ts: i64, ctx: &mut OpCtx<'_>) {
-        if self.live >= self.max_partial {
+        // Bound the query's live partial matches: drop this key's oldest, or — when this key
+        // holds none — the new one, and count it (as the general automaton does).
+        if self.budget.used() >= self.max_partial {
+            self.dropped += 1;
+            let mut freed = false;
             while let Some(oldest) = self.order.pop_front() {
                 if self.remove(oldest) {
-                    self.dropped += 1;
+                    freed = true;
                     break;
                 }
             }
+            if !freed {
+                self.release(Binding::One(ev));
+                return;
+            }
         }
+        self.budget.add(1);
         self.next_seq += 1;
         let s = match self.free.pop() {
             Some(s) => s as usize,
@@ -520,6 +533,13 @@ impl PairOperator {
                 self.spare_rows.push(row);
             }
         }
+    }
+}
+
+impl Drop for PairOperator {
+    /// A purged partition key's matches leave the query's budget.
+    fn drop(&mut self) {
+        self.budget.sub(self.live);
     }
 }
 
