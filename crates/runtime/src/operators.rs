@@ -350,6 +350,8 @@ fn build_pipeline_in(
     let mut arity = input_arity;
     // Where a projection runs before a stateful operator (only ahead of a rate limiter).
     let mut projecting_stage: Option<usize> = None;
+    // Whether an operator keeps the partition keys apart itself.
+    let mut partition_handled = false;
     for op in &q.operators {
         match op {
             Operator::Filter(e) => stage.filters.push(compile_predicate(e)?),
@@ -429,7 +431,22 @@ fn build_pipeline_in(
                     }
                 };
                 match crate::pattern::PairOperator::try_new(p, max, budget.clone())? {
-                    Some(pair) if fast => pipeline.push(Box::new(pair)),
+                    Some(pair) if fast => {
+                        // A partitioned query made of the pattern alone keeps its keys apart
+                        // inside the fast path (one operator, one timer) when it can.
+                        let keyed = q.partition.as_ref().filter(|part| {
+                            q.operators.len() == 1
+                                && part.purge_idle.is_none()
+                                && crate::pattern::PairOperator::can_partition(&part.keys)
+                        });
+                        match keyed {
+                            Some(part) => {
+                                partition_handled = true;
+                                pipeline.push(Box::new(pair.partitioned(&part.keys)?));
+                            }
+                            None => pipeline.push(Box::new(pair)),
+                        }
+                    }
                     _ => pipeline.push(Box::new(crate::pattern::PatternOperator::new(
                         p,
                         max,
@@ -450,7 +467,7 @@ fn build_pipeline_in(
     }
     push_stage(&mut pipeline, &mut stage);
     debug_assert_eq!(arity, target_arity);
-    if let Some(part) = &q.partition {
+    if let Some(part) = q.partition.as_ref().filter(|_| !partition_handled) {
         if let Some(stateful) = pipeline.iter().position(|op| op.is_stateful()) {
             // Partition keys read the query's input rows: a projection ahead of the first
             // stateful operator moves into the per-key part with it.

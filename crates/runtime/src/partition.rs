@@ -10,7 +10,6 @@ use crate::operators::{BatchOperator, OpCtx};
 use crate::value::{KeyValue, Value};
 use eventflux_planner::plan::PartitionKeyPlan;
 use rustc_hash::FxHashMap;
-use std::collections::BTreeMap;
 
 /// Builds a fresh copy of the stateful operators for a new key.
 pub type InstanceFactory =
@@ -39,7 +38,8 @@ pub struct Partitioned {
     factory: InstanceFactory,
     index: FxHashMap<KeyValue, u32>,
     /// Instances by id; ids are never reused, so a stale timer cannot reach a new key's state.
-    instances: BTreeMap<u32, Instance>,
+    /// Walks that emit (flush) sort the ids: creation order.
+    instances: FxHashMap<u32, Instance>,
     next_id: u32,
     purge_idle: Option<i64>,
     purge_pending: bool,
@@ -81,7 +81,7 @@ impl Partitioned {
             keys_by_stream,
             factory,
             index: FxHashMap::default(),
-            instances: BTreeMap::new(),
+            instances: FxHashMap::default(),
             next_id: 1,
             purge_idle,
             purge_pending: false,
@@ -220,10 +220,16 @@ impl BatchOperator for Partitioned {
                     }
                 };
                 if let Some(inst) = id.and_then(|id| self.instances.get_mut(&id).map(|i| (id, i))) {
-                    self.scratch.reset(r.values.len());
-                    self.scratch.push(r.ts, r.kind, r.values);
                     inst.1.last_seen = ctx.now;
-                    Self::run(inst.1, inst.0, 0, Some(&self.scratch), None, ctx, out);
+                    // A one-row batch goes to its key as it is; otherwise row by row.
+                    let one = if input.len() == 1 {
+                        input
+                    } else {
+                        self.scratch.reset(r.values.len());
+                        self.scratch.push(r.ts, r.kind, r.values);
+                        &self.scratch
+                    };
+                    Self::run(inst.1, inst.0, 0, Some(one), None, ctx, out);
                 }
                 continue;
             }
@@ -285,7 +291,8 @@ impl BatchOperator for Partitioned {
     }
 
     fn on_flush(&mut self, ctx: &mut OpCtx<'_>, out: &mut Batch) {
-        let ids: Vec<u32> = self.instances.keys().copied().collect();
+        let mut ids: Vec<u32> = self.instances.keys().copied().collect();
+        ids.sort_unstable();
         for id in ids {
             if let Some(inst) = self.instances.get_mut(&id) {
                 for stage in 0..inst.ops.len() {

@@ -17,11 +17,30 @@ pub struct TimerOwner {
     pub token: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy)]
 struct Entry {
     at: i64,
     seq: u64,
     owner: TimerOwner,
+}
+
+// Ordered by (time, registration): `seq` is unique, so the owner never decides and comparing
+// two words keeps the heap's sifting cheap.
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
 }
 
 /// Deadlines ordered by time, then by registration order (deterministic ties).

@@ -52,6 +52,13 @@ impl Deadlines {
 
     /// Takes the earliest deadline due at `now`.
     pub(super) fn pop_due(&mut self, now: i64) -> Option<u64> {
+        if let [(_, only)] = self.queues.as_mut_slice() {
+            // One delay (the usual case): its queue is in order.
+            return match only.front() {
+                Some(e) if e.0 <= now => only.pop_front().map(|e| e.2),
+                _ => None,
+            };
+        }
         let q = self
             .queues
             .iter()

@@ -12,13 +12,15 @@ use super::deadlines::{absence_token, within_token, Deadlines, WAKE};
 use super::routing::{Ordered, RangeIndex};
 use super::{Budget, Emitter};
 use crate::batch::Batch;
-use crate::compile::{CompileError, CompiledPredicate, EvalCtx};
+use crate::compile::{compile_expr, CompileError, CompiledExpr, CompiledPredicate, EvalCtx};
 use crate::operators::{BatchOperator, OpCtx};
 use crate::value::{KeyValue, Value};
+use eventflux_planner::expr::TypedExprKind;
 use eventflux_planner::pattern::PatternPlan;
+use eventflux_planner::plan::PartitionKeyPlan;
 use eventflux_sql::ast::PatternMode;
 use hashbrown::HashTable;
-use rustc_hash::FxHasher;
+use rustc_hash::{FxHashMap, FxHasher};
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -42,12 +44,24 @@ enum Index {
         attr: usize,
         table: HashTable<u64>,
     },
-    /// `attr OP bound(e1)`: by the bound's value, in order.
-    Range {
-        col: usize,
-        below: bool,
-        tree: RangeIndex,
-    },
+    /// `attr OP bound(e1)`: by the bound's value, in order (one index per partition key).
+    Range { col: usize, below: bool },
+}
+
+/// The waiting matches of one partition key (the only one when the query has no PARTITION).
+#[derive(Default)]
+struct Part {
+    /// Ids in creation order (stale ones skipped and compacted lazily): the key's oldest for
+    /// the bound, and every match for an event without an index.
+    order: VecDeque<u64>,
+    range: RangeIndex,
+    live: usize,
+}
+
+/// How an input stream's events find their partition key.
+enum PartKey {
+    Column(usize),
+    Expr(CompiledExpr),
 }
 
 /// A waiting match: e1 is bound (in `binds`, at this entry's stride).
@@ -56,14 +70,17 @@ struct Entry {
     /// 0 when the entry is free.
     seq: u64,
     gen: u32,
+    /// Partition key (index into `parts`).
+    part: u32,
     /// Whether `route` holds the index key: the key's hash (hash index) or its order (range
     /// index; computed once, the bound is an expression).
     routed: bool,
     route: u64,
 }
 
-fn hash_key(v: &Value) -> u64 {
+fn hash_key(part: u32, v: &Value) -> u64 {
     let mut h = FxHasher::default();
+    part.hash(&mut h);
     KeyValue::from_ref(v).hash(&mut h);
     h.finish()
 }
@@ -91,9 +108,12 @@ pub struct PairOperator {
     free: Vec<u32>,
     live: usize,
     next_seq: u64,
-    /// Ids in creation order (stale ones skipped and compacted lazily): the oldest for the
-    /// bound, and every match for an event without an index.
-    order: VecDeque<u64>,
+    /// Per partition key; `parts[0]` is the only one without PARTITION.
+    parts: Vec<Part>,
+    /// PARTITION keys handled here (empty without PARTITION): per input stream, and the key
+    /// values seen.
+    part_keys: Vec<(usize, PartKey)>,
+    part_index: FxHashMap<KeyValue, u32>,
     deadlines: Deadlines,
     max_partial: usize,
     budget: Budget,
@@ -176,7 +196,6 @@ impl PairOperator {
             Some(LeafKey::Range { col, below, .. }) => Index::Range {
                 col: *col,
                 below: *below,
-                tree: RangeIndex::default(),
             },
         };
         let first_filter = match &mut auto.nodes[first] {
@@ -206,7 +225,9 @@ impl PairOperator {
             free: Vec::new(),
             live: 0,
             next_seq: 0,
-            order: VecDeque::new(),
+            parts: vec![Part::default()],
+            part_keys: Vec::new(),
+            part_index: FxHashMap::default(),
             deadlines: Deadlines::default(),
             max_partial: max_partial.max(1),
             budget,
@@ -251,6 +272,7 @@ impl PairOperator {
             Index::Equal { attr, .. } => {
                 let e1 = self.binds[s * self.slots + self.first_slot].events();
                 let h = hash_key(
+                    self.entries[s].part,
                     e1.first()
                         .and_then(|e| e.get(*attr))
                         .unwrap_or(&Value::Null),
@@ -265,11 +287,10 @@ impl PairOperator {
             Index::Range { .. } => {
                 // NULL or NaN satisfy no comparison: not indexed.
                 if let Some(o) = Ordered::of(&self.range_bound(s)) {
-                    self.entries[s].routed = true;
-                    self.entries[s].route = o.0 as u64;
-                    if let Index::Range { tree, .. } = &mut self.index {
-                        tree.insert(o, id);
-                    }
+                    let e = &mut self.entries[s];
+                    e.routed = true;
+                    e.route = o.0 as u64;
+                    self.parts[e.part as usize].range.insert(o, id);
                 }
             }
         }
@@ -287,7 +308,9 @@ impl PairOperator {
                     found.remove();
                 }
             }
-            Index::Range { tree, .. } => tree.remove(Ordered(e.route as i64), id),
+            Index::Range { .. } => self.parts[e.part as usize]
+                .range
+                .remove(Ordered(e.route as i64), id),
         }
     }
 
@@ -312,6 +335,7 @@ impl PairOperator {
         let e = &mut self.entries[s];
         e.seq = 0;
         e.gen = (e.gen + 1) & GEN_MASK;
+        self.parts[e.part as usize].live -= 1;
         self.free.push(s as u32);
         self.live -= 1;
         self.budget.sub(1);
@@ -319,13 +343,13 @@ impl PairOperator {
     }
 
     /// A new waiting match with e1 bound to `ev`.
-    fn spawn(&mut self, ev: Arc<Ev>, ts: i64, ctx: &mut OpCtx<'_>) {
+    fn spawn(&mut self, ev: Arc<Ev>, ts: i64, part: u32, ctx: &mut OpCtx<'_>) {
         // Bound the query's live partial matches: drop this key's oldest, or — when this key
         // holds none — the new one, and count it (as the general automaton does).
         if self.budget.used() >= self.max_partial {
             self.dropped += 1;
             let mut freed = false;
-            while let Some(oldest) = self.order.pop_front() {
+            while let Some(oldest) = self.parts[part as usize].order.pop_front() {
                 if self.remove(oldest) {
                     freed = true;
                     break;
@@ -350,13 +374,16 @@ impl PairOperator {
         let e = &mut self.entries[s];
         e.seq = self.next_seq;
         e.routed = false;
+        e.part = part;
         let id = (u64::from(e.gen) << 32) | s as u64;
         self.binds[s * self.slots + self.first_slot] = Binding::One(ev);
         self.live += 1;
-        self.order.push_back(id);
-        if self.order.len() > 2 * self.live + 64 {
+        let p = &mut self.parts[part as usize];
+        p.live += 1;
+        p.order.push_back(id);
+        if p.order.len() > 2 * p.live + 64 {
             let entries = &self.entries;
-            self.order.retain(|&id| {
+            p.order.retain(|&id| {
                 entries
                     .get(slot_of(id))
                     .is_some_and(|e| e.seq != 0 && e.gen == gen_of(id))
@@ -377,33 +404,32 @@ impl PairOperator {
     }
 
     /// The waiting matches a B event can reach, oldest first.
-    fn route(&mut self, row: &[Value]) {
+    fn route(&mut self, row: &[Value], part: u32) {
         let mut c = std::mem::take(&mut self.candidates);
         c.clear();
+        let p = &self.parts[part as usize];
         match &self.index {
             Index::All => {
                 let entries = &self.entries;
-                c.extend(self.order.iter().copied().filter(|&id| {
+                c.extend(p.order.iter().copied().filter(|&id| {
                     entries
                         .get(slot_of(id))
                         .is_some_and(|e| e.seq != 0 && e.gen == gen_of(id))
                 }));
             }
             Index::Equal { col, table, .. } => {
-                let h = hash_key(row.get(*col).unwrap_or(&Value::Null));
+                let h = hash_key(part, row.get(*col).unwrap_or(&Value::Null));
                 let entries = &self.entries;
-                // Same hash only (the filter decides exactly).
-                c.extend(
-                    table
-                        .iter_hash(h)
-                        .copied()
-                        .filter(|&id| entries[slot_of(id)].route == h),
-                );
+                // Same key and hash only (the filter decides exactly).
+                c.extend(table.iter_hash(h).copied().filter(|&id| {
+                    let e = &entries[slot_of(id)];
+                    e.route == h && e.part == part
+                }));
             }
-            Index::Range { col, below, tree } => {
+            Index::Range { col, below } => {
                 // Inclusive bounds (a superset): the filter decides exactly.
-                if let Some(p) = row.get(*col).and_then(Ordered::of) {
-                    tree.collect(p, *below, &mut c);
+                if let Some(v) = row.get(*col).and_then(Ordered::of) {
+                    p.range.collect(v, *below, &mut c);
                 }
             }
         }
@@ -422,8 +448,18 @@ impl PairOperator {
         ctx: &mut OpCtx<'_>,
         out: &mut Batch,
     ) {
+        // The event's partition key (without PARTITION: the one part); a stream without a key
+        // does not reach a partitioned query.
+        let part = if self.part_keys.is_empty() {
+            0
+        } else {
+            match self.part_of(stream, row, ts, ctx.now) {
+                Some(p) => p,
+                None => return,
+            }
+        };
         if stream == self.second_stream {
-            self.route(row);
+            self.route(row, part);
             let ids = std::mem::take(&mut self.candidates);
             let mut shared: Option<Arc<Ev>> = None;
             for &id in &ids {
@@ -472,9 +508,68 @@ impl PairOperator {
             };
             if pass {
                 let ev = self.bound_row(row);
-                self.spawn(ev, ts, ctx);
+                self.spawn(ev, ts, part, ctx);
             }
         }
+    }
+
+    /// The partition key of an event (created on first sight, as a partition instance is).
+    fn part_of(&mut self, stream: usize, row: &[Value], ts: i64, now: i64) -> Option<u32> {
+        let (_, key) = self.part_keys.iter().find(|(s, _)| *s == stream)?;
+        let owned;
+        let key = match key {
+            PartKey::Column(c) => KeyValue::from_ref(row.get(*c).unwrap_or(&Value::Null)),
+            PartKey::Expr(e) => {
+                owned = KeyValue(e(&EvalCtx {
+                    row,
+                    ts,
+                    now,
+                    bindings: None,
+                }));
+                &owned
+            }
+        };
+        if let Some(&p) = self.part_index.get(key) {
+            return Some(p);
+        }
+        // Part 0 was the unpartitioned placeholder: the first key takes it.
+        let p = if self.part_index.is_empty() {
+            0
+        } else {
+            self.parts.push(Part::default());
+            (self.parts.len() - 1) as u32
+        };
+        self.part_index.insert(key.clone(), p);
+        Some(p)
+    }
+
+    /// Whether [`PairOperator::partitioned`] takes these keys: value keys (`expr OF Stream`)
+    /// only; range partitions keep one operator per key.
+    pub fn can_partition(keys: &[(usize, PartitionKeyPlan)]) -> bool {
+        keys.iter()
+            .all(|(_, k)| matches!(k, PartitionKeyPlan::Value(_)))
+    }
+
+    /// Runs the query's PARTITION here — the keys' matches kept apart by key, with one deadline
+    /// queue and one engine timer for all of them — instead of one operator per key.
+    pub fn partitioned(
+        mut self,
+        keys: &[(usize, PartitionKeyPlan)],
+    ) -> Result<PairOperator, CompileError> {
+        let mut part_keys = Vec::new();
+        for (stream, key) in keys {
+            if let PartitionKeyPlan::Value(e) = key {
+                part_keys.push((
+                    *stream,
+                    match &e.kind {
+                        TypedExprKind::Column(c) => PartKey::Column(c.index),
+                        _ => PartKey::Expr(compile_expr(e)?),
+                    },
+                ));
+            }
+        }
+        self.part_keys = part_keys;
+        Ok(self)
     }
 
     /// A shared copy of `row`, in a reused buffer when one is free.
@@ -566,9 +661,15 @@ impl BatchOperator for PairOperator {
         self.arity
     }
 
-    /// Waiting matches plus the template that starts them (as the general automaton counts).
+    /// Waiting matches plus the template that starts them, per partition key seen (as the
+    /// general automaton under per-key operators counts).
     fn state_size(&self) -> usize {
-        self.live + 1
+        let templates = if self.part_keys.is_empty() {
+            1
+        } else {
+            self.part_index.len()
+        };
+        self.live + templates
     }
 
     fn dropped_partial_matches(&self) -> u64 {
