@@ -29,8 +29,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// The live partial matches of one query, shared by the operators of all its partition keys so
-/// that `pattern.max_partial_matches` bounds the query, not each key. (One thread runs a query;
-/// the atomic only keeps the engine `Send`.)
+/// that `pattern.max_partial_matches` bounds the query, not each key. One thread runs a query
+/// and its operators, so updates are a plain load and store (no locked read-modify-write per
+/// partial match); the atomic only keeps the engine `Send`.
 #[derive(Clone, Default)]
 pub struct Budget(Arc<std::sync::atomic::AtomicUsize>);
 
@@ -39,10 +40,12 @@ impl Budget {
         self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
     fn add(&self, n: usize) {
-        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        self.0
+            .store(self.used().wrapping_add(n), std::sync::atomic::Ordering::Relaxed);
     }
     fn sub(&self, n: usize) {
-        self.0.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
+        self.0
+            .store(self.used().saturating_sub(n), std::sync::atomic::Ordering::Relaxed);
     }
 }
 
