@@ -302,15 +302,17 @@ pub fn build_pipeline(
     input_arity: usize,
     target_arity: usize,
 ) -> Result<Vec<Box<dyn BatchOperator>>, CompileError> {
-    build_pipeline_in(q, input_arity, target_arity, &Budget::default())
+    build_pipeline_in(q, input_arity, target_arity, &Budget::default(), false)
 }
 
-/// [`build_pipeline`] with the query's partial-match budget (shared by its partition keys).
+/// [`build_pipeline`] with the query's partial-match budget (shared by its partition keys);
+/// `per_key` when building one partition key's operators (they see only that key's events).
 fn build_pipeline_in(
     q: &QueryPlan,
     input_arity: usize,
     target_arity: usize,
     budget: &Budget,
+    per_key: bool,
 ) -> Result<Vec<Box<dyn BatchOperator>>, CompileError> {
     let err = |message: String| CompileError {
         message,
@@ -444,6 +446,9 @@ fn build_pipeline_in(
                                 partition_handled = true;
                                 pipeline.push(Box::new(pair.partitioned(&part.keys)?));
                             }
+                            // One key's operator sees only its key's events: it cannot free
+                            // expired matches on other keys' events, so its timer is exact.
+                            None if per_key => pipeline.push(Box::new(pair.exact_expiry())),
                             None => pipeline.push(Box::new(pair)),
                         }
                     }
@@ -482,7 +487,7 @@ fn build_pipeline_in(
             let budget = budget.clone();
             let factory: InstanceFactory = Box::new(move || {
                 let mut ops =
-                    build_pipeline_in(&unpartitioned, input_arity, target_arity, &budget)?;
+                    build_pipeline_in(&unpartitioned, input_arity, target_arity, &budget, true)?;
                 Ok(ops.split_off(first))
             });
             pipeline.truncate(first);

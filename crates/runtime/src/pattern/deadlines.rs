@@ -27,7 +27,16 @@ pub(super) const MAX_QUEUES: usize = 16;
 impl Deadlines {
     pub(super) fn push(&mut self, ctx: &mut OpCtx<'_>, at: i64, token: u64) {
         self.seq += 1;
-        let delay = at.saturating_sub(ctx.now);
+        self.insert(ctx.now, at, self.seq, token);
+        if self.wake.is_none_or(|w| at < w) {
+            self.wake = Some(at);
+            ctx.schedule(at, WAKE);
+        }
+    }
+
+    /// Adds a deadline without setting the engine timer (its owner does); `seq` orders ties.
+    pub(super) fn insert(&mut self, now: i64, at: i64, seq: u64, token: u64) {
+        let delay = at.saturating_sub(now);
         let q = match self.queues.iter().position(|(d, _)| *d == delay) {
             Some(q) => q,
             None if self.queues.len() < MAX_QUEUES => {
@@ -36,38 +45,39 @@ impl Deadlines {
             }
             None => self.queues.len() - 1,
         };
-        let entry = (at, self.seq, token);
+        let entry = (at, seq, token);
         let queue = &mut self.queues[q].1;
-        if queue.back().is_none_or(|b| (b.0, b.1) <= (at, self.seq)) {
+        if queue.back().is_none_or(|b| (b.0, b.1) <= (at, seq)) {
             queue.push_back(entry);
         } else {
-            let pos = queue.partition_point(|e| (e.0, e.1) <= (at, self.seq));
+            let pos = queue.partition_point(|e| (e.0, e.1) <= (at, seq));
             queue.insert(pos, entry);
-        }
-        if self.wake.is_none_or(|w| at < w) {
-            self.wake = Some(at);
-            ctx.schedule(at, WAKE);
         }
     }
 
     /// Takes the earliest deadline due at `now`.
     pub(super) fn pop_due(&mut self, now: i64) -> Option<u64> {
-        if let [(_, only)] = self.queues.as_mut_slice() {
+        let (_, _, q) = self.peek_due(now)?;
+        self.queues[q].1.pop_front().map(|e| e.2)
+    }
+
+    /// The earliest deadline due at `now`: (due, seq, its queue).
+    pub(super) fn peek_due(&self, now: i64) -> Option<(i64, u64, usize)> {
+        if let [(_, only)] = self.queues.as_slice() {
             // One delay (the usual case): its queue is in order.
-            return match only.front() {
-                Some(e) if e.0 <= now => only.pop_front().map(|e| e.2),
-                _ => None,
-            };
+            return only.front().filter(|e| e.0 <= now).map(|e| (e.0, e.1, 0));
         }
-        let q = self
-            .queues
+        self.queues
             .iter()
             .enumerate()
             .filter_map(|(i, (_, q))| q.front().map(|e| (e.0, e.1, i)))
             .filter(|(at, _, _)| *at <= now)
-            .min()?
-            .2;
-        self.queues[q].1.pop_front().map(|e| e.2)
+            .min()
+    }
+
+    /// Removes the front deadline of queue `q` (from [`Deadlines::peek_due`]).
+    pub(super) fn pop_queue(&mut self, q: usize) -> Option<u64> {
+        self.queues.get_mut(q)?.1.pop_front().map(|e| e.2)
     }
 
     /// The engine woke the pattern at `now`: its timer is spent if it was due.

@@ -40,12 +40,16 @@ impl Budget {
         self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
     fn add(&self, n: usize) {
-        self.0
-            .store(self.used().wrapping_add(n), std::sync::atomic::Ordering::Relaxed);
+        self.0.store(
+            self.used().wrapping_add(n),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
     fn sub(&self, n: usize) {
-        self.0
-            .store(self.used().saturating_sub(n), std::sync::atomic::Ordering::Relaxed);
+        self.0.store(
+            self.used().saturating_sub(n),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 }
 

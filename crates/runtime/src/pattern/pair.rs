@@ -114,7 +114,15 @@ pub struct PairOperator {
     /// values seen.
     part_keys: Vec<(usize, PartKey)>,
     part_index: FxHashMap<KeyValue, u32>,
-    deadlines: Deadlines,
+    /// Absence deadlines (they emit: the engine timer is set for the earliest exactly) and WITHIN
+    /// expiries (they only free: expired matches are freed before each input batch, and by a
+    /// timer at most `slack` late when no event comes). One sequence orders ties across both,
+    /// as the general automaton's single queue does.
+    absences: Deadlines,
+    expiries: Deadlines,
+    deadline_seq: u64,
+    slack: i64,
+    wake: Option<i64>,
     max_partial: usize,
     budget: Budget,
     dropped: u64,
@@ -228,7 +236,11 @@ impl PairOperator {
             parts: vec![Part::default()],
             part_keys: Vec::new(),
             part_index: FxHashMap::default(),
-            deadlines: Deadlines::default(),
+            absences: Deadlines::default(),
+            expiries: Deadlines::default(),
+            deadline_seq: 0,
+            slack: plan.within.map_or(0, |w| w / 8),
+            wake: None,
             max_partial: max_partial.max(1),
             budget,
             dropped: 0,
@@ -393,13 +405,21 @@ impl PairOperator {
         // entering step two), then WITHIN's.
         if let Second::Absent { duration } = self.second {
             if let Some(at) = ctx.now.checked_add(duration).filter(|&at| at != i64::MAX) {
-                self.deadlines.push(ctx, at, absence_token(id));
+                self.deadline_seq += 1;
+                self.absences
+                    .insert(ctx.now, at, self.deadline_seq, absence_token(id));
             }
         }
         if let Some(w) = self.within {
-            self.deadlines
-                .push(ctx, ts.saturating_add(w), within_token(id));
+            self.deadline_seq += 1;
+            self.expiries.insert(
+                ctx.now,
+                ts.saturating_add(w),
+                self.deadline_seq,
+                within_token(id),
+            );
         }
+        self.arm(ctx);
         self.index_insert(id);
     }
 
@@ -543,6 +563,13 @@ impl PairOperator {
         Some(p)
     }
 
+    /// WITHIN expiries on their exact time (for an operator that sees only some of the
+    /// events: it cannot count on the next event to free what expired).
+    pub fn exact_expiry(mut self) -> PairOperator {
+        self.slack = 0;
+        self
+    }
+
     /// Whether [`PairOperator::partitioned`] takes these keys: value keys (`expr OF Stream`)
     /// only; range partitions keep one operator per key.
     pub fn can_partition(keys: &[(usize, PartitionKeyPlan)]) -> bool {
@@ -570,6 +597,46 @@ impl PairOperator {
         }
         self.part_keys = part_keys;
         Ok(self)
+    }
+
+    /// Handles every deadline due by now, absences and expiries merged in (time, sequence) order.
+    fn run_due(&mut self, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        loop {
+            let a = self.absences.peek_due(ctx.now);
+            let e = self.expiries.peek_due(ctx.now);
+            let token = match (a, e) {
+                (Some(a), Some(e)) if (a.0, a.1) <= (e.0, e.1) => self.absences.pop_queue(a.2),
+                (_, Some(e)) => self.expiries.pop_queue(e.2),
+                (Some(a), None) => self.absences.pop_queue(a.2),
+                (None, None) => None,
+            };
+            let Some(token) = token else {
+                return;
+            };
+            self.on_deadline(token, ctx, out);
+        }
+    }
+
+    /// Sets the engine timer for the next deadline: an absence's exactly, an expiry's up to
+    /// `slack` later (an event before then frees it on time anyway).
+    fn arm(&mut self, ctx: &mut OpCtx<'_>) {
+        let expiry = self
+            .expiries
+            .next()
+            .map(|t| match t.saturating_add(self.slack) {
+                i64::MAX => t,
+                late => late,
+            });
+        let next = match (self.absences.next(), expiry) {
+            (Some(a), Some(e)) => Some(a.min(e)),
+            (a, e) => a.or(e),
+        };
+        if let Some(next) = next {
+            if self.wake.is_none_or(|w| next < w) {
+                self.wake = Some(next);
+                ctx.schedule(next, WAKE);
+            }
+        }
     }
 
     /// A shared copy of `row`, in a reused buffer when one is free.
@@ -640,6 +707,8 @@ impl Drop for PairOperator {
 
 impl BatchOperator for PairOperator {
     fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        // WITHIN expiries due by now go first (their timer may be set a little later).
+        self.run_due(ctx, out);
         let stream = ctx.stream;
         for r in input.rows() {
             self.on_event(stream, r.values, r.ts, ctx, out);
@@ -650,11 +719,11 @@ impl BatchOperator for PairOperator {
         if token != WAKE {
             return;
         }
-        self.deadlines.woken(ctx.now);
-        while let Some(t) = self.deadlines.pop_due(ctx.now) {
-            self.on_deadline(t, ctx, out);
+        if self.wake.is_some_and(|w| w <= ctx.now) {
+            self.wake = None;
         }
-        self.deadlines.rearm(ctx);
+        self.run_due(ctx, out);
+        self.arm(ctx);
     }
 
     fn output_arity(&self) -> usize {
