@@ -237,10 +237,15 @@ fn expired_matches_are_freed_within_an_eighth_of_within() {
     let a = app.input("A").unwrap();
     let live = |app: &App| -> usize { app.stats().state_sizes.iter().map(|(_, n)| n).sum() };
     app.advance_to(1_000);
-    app.send_at(a, 1_000, &[Value::Int(1), Value::Long(5)]).unwrap();
+    app.send_at(a, 1_000, &[Value::Int(1), Value::Long(5)])
+        .unwrap();
     assert_eq!(live(&app), 2, "the template and one waiting match");
     app.advance_to(1_899);
-    assert_eq!(live(&app), 2, "expired at 1 800, freed by 1 900 at the latest");
+    assert_eq!(
+        live(&app),
+        2,
+        "expired at 1 800, freed by 1 900 at the latest"
+    );
     app.advance_to(1_900);
     assert_eq!(live(&app), 1, "freed");
 }

@@ -5,6 +5,7 @@ pub mod aggregate;
 pub mod batch;
 pub mod compile;
 pub mod engine;
+pub mod external;
 pub mod functions;
 pub mod operators;
 pub mod partition;

@@ -1,0 +1,316 @@
+//! PostgreSQL: a table with the app table's columns (same names) and a primary key or unique
+//! constraint on its key columns. Lookups are one `SELECT … WHERE (key) IN (…)` per batch of
+//! misses, writes `INSERT … ON CONFLICT … DO UPDATE` and `DELETE … WHERE (key) IN (…)`.
+
+use super::{column_list, key_of, quote, row_key, CHUNK, TIMEOUT};
+use eventflux_planner::types::Type;
+use eventflux_runtime::external::{Backoff, ExternalStore, StoreError, StoreSchema};
+use eventflux_runtime::value::{KeyValue, Value};
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row};
+use std::collections::HashMap;
+
+pub struct PostgresStore {
+    url: String,
+    table: String,
+    schema: StoreSchema,
+    conn: Option<Client>,
+    backoff: Backoff,
+    reconnects: u64,
+    failures: u64,
+}
+
+/// One owned SQL parameter of a column's type (NULL typed too).
+enum Param {
+    Int(Option<i32>),
+    Long(Option<i64>),
+    Float(Option<f32>),
+    Double(Option<f64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+}
+
+impl Param {
+    fn of(ty: Type, v: &Value) -> Param {
+        match ty {
+            Type::Int => Param::Int(v.as_i64().map(|x| x as i32)),
+            Type::Long | Type::Timestamp => Param::Long(v.as_i64()),
+            Type::Float => Param::Float(v.as_f64().map(|x| x as f32)),
+            Type::Double => Param::Double(v.as_f64()),
+            Type::Bool => Param::Bool(v.as_bool()),
+            Type::String | Type::Object | Type::Null => Param::Text(match v {
+                Value::Null => None,
+                other => Some(other.to_string()),
+            }),
+        }
+    }
+
+    fn sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Param::Int(x) => x,
+            Param::Long(x) => x,
+            Param::Float(x) => x,
+            Param::Double(x) => x,
+            Param::Text(x) => x,
+            Param::Bool(x) => x,
+        }
+    }
+}
+
+fn read(row: &Row, i: usize, ty: Type) -> Result<Value, postgres::Error> {
+    Ok(match ty {
+        Type::Int => row
+            .try_get::<_, Option<i32>>(i)?
+            .map_or(Value::Null, Value::Int),
+        Type::Long | Type::Timestamp => row
+            .try_get::<_, Option<i64>>(i)?
+            .map_or(Value::Null, Value::Long),
+        Type::Float => row
+            .try_get::<_, Option<f32>>(i)?
+            .map_or(Value::Null, Value::Float),
+        Type::Double => row
+            .try_get::<_, Option<f64>>(i)?
+            .map_or(Value::Null, Value::Double),
+        Type::Bool => row
+            .try_get::<_, Option<bool>>(i)?
+            .map_or(Value::Null, Value::Bool),
+        Type::String | Type::Object | Type::Null => row
+            .try_get::<_, Option<String>>(i)?
+            .map_or(Value::Null, |s| Value::string(&s)),
+    })
+}
+
+impl PostgresStore {
+    pub fn new(url: &str, table: &str, schema: StoreSchema) -> PostgresStore {
+        PostgresStore {
+            url: url.to_string(),
+            table: table.to_string(),
+            schema,
+            conn: None,
+            backoff: Backoff::default(),
+            reconnects: 0,
+            failures: 0,
+        }
+    }
+
+    fn name(&self) -> String {
+        format!("postgres table '{}'", self.table)
+    }
+
+    fn connect(&mut self) -> Result<&mut Client, StoreError> {
+        if self.conn.is_none() {
+            if !self.backoff.may_try() {
+                return Err(StoreError::Unavailable {
+                    store: self.name(),
+                    reason: format!("reconnecting in {} ms", self.backoff.wait_ms()),
+                });
+            }
+            let mut config: postgres::Config =
+                self.url
+                    .parse()
+                    .map_err(|e: postgres::Error| StoreError::Rejected {
+                        store: self.name(),
+                        reason: format!("bad postgres.url: {e}"),
+                    })?;
+            config.connect_timeout(TIMEOUT);
+            config.options(&format!("-c statement_timeout={}", TIMEOUT.as_millis()));
+            match config.connect(NoTls) {
+                Ok(c) => {
+                    self.reconnects += 1;
+                    self.backoff.succeeded();
+                    self.conn = Some(c);
+                }
+                Err(e) => {
+                    self.backoff.failed();
+                    self.failures += 1;
+                    return Err(self.classify(e));
+                }
+            }
+        }
+        self.conn.as_mut().ok_or_else(|| StoreError::Unavailable {
+            store: format!("postgres table '{}'", self.table),
+            reason: "not connected".into(),
+        })
+    }
+
+    /// Connection-level failures drop the connection (reopened with backoff); SQL errors are
+    /// the request's.
+    fn classify(&mut self, e: postgres::Error) -> StoreError {
+        let closed = e.is_closed() || e.as_db_error().is_none();
+        let auth = e
+            .as_db_error()
+            .is_some_and(|d| d.code().code().starts_with("28"));
+        if closed && !auth {
+            self.conn = None;
+            self.backoff.failed();
+            self.failures += 1;
+            StoreError::Unavailable {
+                store: self.name(),
+                reason: e.to_string(),
+            }
+        } else {
+            StoreError::Rejected {
+                store: self.name(),
+                reason: e.as_db_error().map_or(e.to_string(), |d| d.to_string()),
+            }
+        }
+    }
+
+    /// `(k1, k2) IN (($1, $2), …)` for `n` keys, parameters from `first`.
+    fn key_in(&self, n: usize, first: usize) -> String {
+        let cols: Vec<String> = self
+            .schema
+            .key
+            .iter()
+            .map(|&k| quote(&self.schema.columns[k].0, '"'))
+            .collect();
+        let width = cols.len();
+        let tuples: Vec<String> = (0..n)
+            .map(|i| {
+                let ps: Vec<String> = (0..width)
+                    .map(|j| format!("${}", first + i * width + j))
+                    .collect();
+                format!("({})", ps.join(", "))
+            })
+            .collect();
+        format!("({}) IN ({})", cols.join(", "), tuples.join(", "))
+    }
+
+    fn key_params(&self, keys: &[Vec<Value>]) -> Vec<Param> {
+        keys.iter()
+            .flat_map(|key| {
+                key.iter()
+                    .zip(&self.schema.key)
+                    .map(|(v, &k)| Param::of(self.schema.columns[k].1, v))
+            })
+            .collect()
+    }
+
+    fn rows(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Vec<Value>>, StoreError> {
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(Param::sql).collect();
+        let result = self.connect()?.query(sql, &refs);
+        let rows = result.map_err(|e| self.classify(e))?;
+        let types: Vec<Type> = self.schema.columns.iter().map(|(_, t)| *t).collect();
+        rows.iter()
+            .map(|r| {
+                types
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| read(r, i, *t))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Rejected {
+                store: self.name(),
+                reason: format!("column types do not match the table: {e}"),
+            })
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Param]) -> Result<(), StoreError> {
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(Param::sql).collect();
+        let result = self.connect()?.execute(sql, &refs);
+        result.map(|_| ()).map_err(|e| self.classify(e))
+    }
+}
+
+impl ExternalStore for PostgresStore {
+    fn lookup(
+        &mut self,
+        keys: &[Vec<Value>],
+        out: &mut Vec<Option<Vec<Value>>>,
+    ) -> Result<(), StoreError> {
+        let mut found: HashMap<Vec<KeyValue>, Vec<Value>> = HashMap::new();
+        for chunk in keys.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {}",
+                column_list(&self.schema, '"'),
+                quote(&self.table, '"'),
+                self.key_in(chunk.len(), 1)
+            );
+            let params = self.key_params(chunk);
+            for row in self.rows(&sql, &params)? {
+                found.insert(key_of(&row_key(&self.schema, &row)), row);
+            }
+        }
+        out.extend(keys.iter().map(|k| found.get(&key_of(k)).cloned()));
+        Ok(())
+    }
+
+    fn upsert(&mut self, rows: &[Vec<Value>]) -> Result<(), StoreError> {
+        let width = self.schema.columns.len();
+        let key_cols: Vec<String> = self
+            .schema
+            .key
+            .iter()
+            .map(|&k| quote(&self.schema.columns[k].0, '"'))
+            .collect();
+        let set: Vec<String> = self
+            .schema
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.schema.key.contains(i))
+            .map(|(_, (c, _))| format!("{0} = EXCLUDED.{0}", quote(c, '"')))
+            .collect();
+        let action = if set.is_empty() {
+            "DO NOTHING".to_string()
+        } else {
+            format!("DO UPDATE SET {}", set.join(", "))
+        };
+        for chunk in rows.chunks(CHUNK) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let ps: Vec<String> = (0..width)
+                        .map(|j| format!("${}", i * width + j + 1))
+                        .collect();
+                    format!("({})", ps.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) {}",
+                quote(&self.table, '"'),
+                column_list(&self.schema, '"'),
+                values.join(", "),
+                key_cols.join(", "),
+                action
+            );
+            let params: Vec<Param> = chunk
+                .iter()
+                .flat_map(|row| {
+                    row.iter()
+                        .zip(&self.schema.columns)
+                        .map(|(v, (_, t))| Param::of(*t, v))
+                })
+                .collect();
+            self.execute(&sql, &params)?;
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, keys: &[Vec<Value>]) -> Result<(), StoreError> {
+        for chunk in keys.chunks(CHUNK) {
+            let sql = format!(
+                "DELETE FROM {} WHERE {}",
+                quote(&self.table, '"'),
+                self.key_in(chunk.len(), 1)
+            );
+            let params = self.key_params(chunk);
+            self.execute(&sql, &params)?;
+        }
+        Ok(())
+    }
+
+    fn scan(&mut self, limit: usize) -> Result<Vec<Vec<Value>>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM {} LIMIT {}",
+            column_list(&self.schema, '"'),
+            quote(&self.table, '"'),
+            limit
+        );
+        self.rows(&sql, &[])
+    }
+
+    fn connection_stats(&self) -> (u64, u64) {
+        (self.reconnects, self.failures)
+    }
+}
