@@ -26,6 +26,8 @@ pub struct OpCtx<'a> {
     pub stage: u32,
     /// The stream the batch being processed comes from (queries reading several streams).
     pub stream: usize,
+    /// The app's in-memory tables.
+    pub tables: &'a mut [crate::store::TableStore],
 }
 
 impl OpCtx<'_> {
@@ -337,10 +339,37 @@ pub fn build_pipeline(
     let mut window: Option<&WindowKind> = None;
     let mut windowed = false;
     let mut arity = input_arity;
+    // Width of the rows the select step reads: a join makes them wider, as do `IN Table` tests.
+    let mut row_arity = input_arity;
     // Where a projection runs before a stateful operator (only ahead of a rate limiter).
     let mut projecting_stage: Option<usize> = None;
     for op in &q.operators {
         match op {
+            Operator::Join(j) => {
+                pipeline.push(Box::new(crate::join::JoinOperator::new(j, max_events)?));
+                row_arity = j.arity;
+                arity = j.arity;
+                stage.arity = j.arity;
+            }
+            Operator::TableProbe(p) => {
+                if !stage.filters.is_empty() || stage.projection.is_some() {
+                    push_stage(&mut pipeline, &mut stage);
+                }
+                pipeline.push(Box::new(crate::table_ops::TableProbeOp::new(p, row_arity)?));
+                row_arity += p.len();
+                arity = row_arity;
+                stage.arity = row_arity;
+            }
+            Operator::TableWrite(w) => {
+                push_stage(&mut pipeline, &mut stage);
+                pipeline.push(Box::new(crate::table_ops::TableWriteOp::new(
+                    w,
+                    w.table_arity,
+                    keep_current,
+                    keep_expired,
+                )?));
+                arity = 0;
+            }
             Operator::Filter(e) => stage.filters.push(compile_predicate(e)?),
             Operator::Window(w) => {
                 window = Some(&w.kind);
@@ -357,7 +386,7 @@ pub fn build_pipeline(
             }
             Operator::Project(cols) => {
                 let plan = SelectPlan {
-                    input_arity,
+                    input_arity: row_arity,
                     group_by: Vec::new(),
                     aggregates: Vec::new(),
                     outputs: cols.clone(),
@@ -373,7 +402,7 @@ pub fn build_pipeline(
                     window_select(
                         &plan,
                         window,
-                        input_arity,
+                        row_arity,
                         max_events,
                         keep_current,
                         keep_expired,
@@ -389,7 +418,7 @@ pub fn build_pipeline(
                     window_select(
                         plan,
                         window,
-                        input_arity,
+                        row_arity,
                         max_events,
                         keep_current,
                         keep_expired,

@@ -1,0 +1,796 @@
+//! Joins (§9). One operator holds every side of a join query:
+//!
+//! - a stream side runs its arrivals through its filter and window; what the window holds is
+//!   mirrored in a [`JoinBuffer`] hash-indexed by the key its join step probes it with (rows the
+//!   window expires are removed from it). A side without a window retains nothing;
+//! - a table side is read from the app's tables at lookup time (by primary key or index when ON
+//!   allows, else by scanning); it never triggers;
+//! - an arrival on a triggering side joins with the current contents of the other sides, left to
+//!   right in FROM order, and emits one row per match; an outer side without a match emits one
+//!   row padded with NULLs. Only rows containing the arriving event are emitted.
+//!
+//! Output order (determinism): per arrival, matches follow the left-to-right evaluation, each
+//! side's candidates in arrival order (tables: insertion order). One event feeding several sides
+//! (self-joins) reaches them in FROM order.
+
+use crate::batch::{Batch, EventKind};
+use crate::compile::{
+    compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx,
+};
+use crate::operators::{BatchOperator, OpCtx};
+use crate::select::Selector;
+use crate::store::{key_is_null, key_value, JoinBuffer, TableStore};
+use crate::value::{KeyValue, Value};
+use crate::window::{build_window, removal_of, Window};
+use eventflux_planner::expr::{ColumnSlot, TypedExpr, TypedExprKind};
+use eventflux_planner::join::{JoinPlan, JoinSource, TableIndex};
+use eventflux_planner::plan::SelectPlan;
+use eventflux_planner::window::WindowKind;
+use eventflux_sql::ast::JoinKind;
+
+/// How a stream side retains rows.
+enum Retention {
+    /// No window: arrivals probe but are not kept.
+    None,
+    /// `length`, `time`, `timeLength`: the buffer itself is the window.
+    Fifo {
+        len: Option<usize>,
+        time: Option<i64>,
+        timer: Option<i64>,
+    },
+    /// Any other window: the window runs as for a single-stream query; the rows it emits as
+    /// current are arrivals, the rows it emits as expired leave the buffer.
+    Window {
+        window: Box<dyn Window>,
+        selector: Selector,
+        emitted: Batch,
+    },
+}
+
+struct SideRt {
+    source: JoinSource,
+    offset: usize,
+    arity: usize,
+    filter: Option<CompiledPredicate>,
+    triggers: bool,
+    /// Whether some other side probes this one (otherwise nothing is retained).
+    retain: bool,
+    /// Key of a retained row, over the side's own row.
+    key: Vec<CompiledExpr>,
+    buffer: JoinBuffer,
+    retention: Retention,
+    max_events: usize,
+    evicted: u64,
+}
+
+struct StepRt {
+    kind: JoinKind,
+    /// Over the join row / over the right side's own row.
+    left_keys: Vec<CompiledExpr>,
+    right_keys: Vec<CompiledExpr>,
+    /// Right side is a table: index and probes over the join row.
+    table_lookup: Option<(TableIndex, Vec<CompiledExpr>)>,
+    /// Left side (the first) is a table: index and probes over the right side's row.
+    left_table_lookup: Option<(TableIndex, Vec<CompiledExpr>)>,
+    residual: Option<CompiledPredicate>,
+}
+
+pub struct JoinOperator {
+    sides: Vec<SideRt>,
+    steps: Vec<StepRt>,
+    arity: usize,
+    /// Scratch: partial join rows (flat, `arity` values each), one join row, keys and slots.
+    comps: Vec<Value>,
+    next: Vec<Value>,
+    row: Vec<Value>,
+    key: Vec<KeyValue>,
+    xkey: Vec<KeyValue>,
+    slots: Vec<u32>,
+    matched: Vec<u32>,
+    one: Batch,
+}
+
+fn compile_all(es: &[TypedExpr]) -> Result<Vec<CompiledExpr>, CompileError> {
+    es.iter().map(compile_expr).collect()
+}
+
+/// Timer tokens carry no side: the side is the timer's `stage` (joins never run inside
+/// partitions, which are the other users of stages).
+impl JoinOperator {
+    pub fn new(plan: &JoinPlan, max_events: usize) -> Result<JoinOperator, CompileError> {
+        let n = plan.sides.len();
+        let mut sides = Vec::with_capacity(n);
+        for (i, s) in plan.sides.iter().enumerate() {
+            let probed = plan
+                .sides
+                .iter()
+                .enumerate()
+                .any(|(o, other)| o != i && other.triggers);
+            let retention = match &s.window {
+                None => Retention::None,
+                Some(w) => match &w.kind {
+                    WindowKind::Length(l) => Retention::Fifo {
+                        len: Some(*l),
+                        time: None,
+                        timer: None,
+                    },
+                    WindowKind::Time(d) => Retention::Fifo {
+                        len: None,
+                        time: Some(*d),
+                        timer: None,
+                    },
+                    WindowKind::TimeLength { time, n } => Retention::Fifo {
+                        len: Some(*n),
+                        time: Some(*time),
+                        timer: None,
+                    },
+                    kind => {
+                        // A selector that passes every row through unchanged, current and
+                        // expired.
+                        let outputs: Vec<(String, TypedExpr)> = (0..s.arity)
+                            .map(|c| {
+                                (
+                                    format!("c{c}"),
+                                    TypedExpr {
+                                        kind: TypedExprKind::Column(ColumnSlot {
+                                            index: c,
+                                            display: format!("c{c}"),
+                                        }),
+                                        ty: eventflux_planner::types::Type::Null,
+                                        span: Default::default(),
+                                    },
+                                )
+                            })
+                            .collect();
+                        let sel_plan = SelectPlan {
+                            input_arity: s.arity,
+                            group_by: Vec::new(),
+                            aggregates: Vec::new(),
+                            outputs,
+                            emit: (0..s.arity).collect(),
+                            having: None,
+                            order_by: Vec::new(),
+                            limit: None,
+                            offset: 0,
+                        };
+                        let selector =
+                            Selector::new(&sel_plan, removal_of(Some(kind)), true, true)?;
+                        let window = build_window(
+                            Some(kind),
+                            s.arity,
+                            max_events,
+                            &selector,
+                            (0..s.arity).collect(),
+                            true,
+                        )
+                        .map_err(|message| CompileError {
+                            message,
+                            span: w.span,
+                        })?;
+                        Retention::Window {
+                            window,
+                            selector,
+                            emitted: Batch::new(s.arity),
+                        }
+                    }
+                },
+            };
+            sides.push(SideRt {
+                source: s.source,
+                offset: s.offset,
+                arity: s.arity,
+                filter: s.filter.as_ref().map(compile_predicate).transpose()?,
+                triggers: s.triggers,
+                retain: probed && s.window.is_some(),
+                key: compile_all(&s.key)?,
+                buffer: JoinBuffer::new(s.arity, s.key.len()),
+                retention,
+                max_events,
+                evicted: 0,
+            });
+        }
+        let lookup = |l: &Option<eventflux_planner::join::TableLookup>| -> Result<_, CompileError> {
+            Ok(match l {
+                Some(l) => Some((l.index, compile_all(&l.probes)?)),
+                None => None,
+            })
+        };
+        let steps = plan
+            .steps
+            .iter()
+            .map(|st| {
+                let (l, r): (Vec<TypedExpr>, Vec<TypedExpr>) =
+                    st.equalities.iter().cloned().unzip();
+                Ok(StepRt {
+                    kind: st.kind,
+                    left_keys: compile_all(&l)?,
+                    right_keys: compile_all(&r)?,
+                    table_lookup: lookup(&st.table_lookup)?,
+                    left_table_lookup: lookup(&st.left_table_lookup)?,
+                    residual: st.residual.as_ref().map(compile_predicate).transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>, CompileError>>()?;
+        Ok(JoinOperator {
+            sides,
+            steps,
+            arity: plan.arity,
+            comps: Vec::new(),
+            next: Vec::new(),
+            row: vec![Value::Null; plan.arity],
+            key: Vec::new(),
+            xkey: Vec::new(),
+            slots: Vec::new(),
+            matched: Vec::new(),
+            one: Batch::new(0),
+        })
+    }
+
+    /// An event reached side `k` (after its filter).
+    fn arrive(&mut self, k: usize, x: &[Value], ts: i64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        match &mut self.sides[k].retention {
+            Retention::None => self.emit_for(k, x, ts, ctx, out),
+            Retention::Fifo { time, len, .. } => {
+                let (time, len) = (*time, *len);
+                if let Some(d) = time {
+                    self.expire(k, ts, d);
+                }
+                let side = &mut self.sides[k];
+                if let Some(n) = len {
+                    while side.buffer.len() >= n {
+                        match side.buffer.front() {
+                            Some(f) => side.buffer.remove(f),
+                            None => break,
+                        }
+                    }
+                }
+                while side.retain && side.buffer.len() >= side.max_events {
+                    side.evicted += 1;
+                    match side.buffer.front() {
+                        Some(f) => side.buffer.remove(f),
+                        None => break,
+                    }
+                }
+                self.emit_for(k, x, ts, ctx, out);
+                self.retain(k, x, ts, ctx);
+                self.schedule(k, ctx);
+            }
+            Retention::Window { .. } => {
+                let mut one = std::mem::take(&mut self.one);
+                one.reset(x.len());
+                one.push(ts, EventKind::Current, x);
+                let stage = ctx.stage;
+                ctx.stage = k as u32;
+                if let Retention::Window {
+                    window,
+                    selector,
+                    emitted,
+                } = &mut self.sides[k].retention
+                {
+                    emitted.clear();
+                    window.process(&one, ctx, selector, emitted);
+                }
+                ctx.stage = stage;
+                self.one = one;
+                self.handle_emitted(k, ctx, out);
+            }
+        }
+    }
+
+    /// Rows a generic window emitted: current rows arrive, expired rows leave the buffer.
+    fn handle_emitted(&mut self, k: usize, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        let Retention::Window { emitted, .. } = &mut self.sides[k].retention else {
+            return;
+        };
+        let batch = std::mem::take(emitted);
+        for r in batch.rows() {
+            match r.kind {
+                EventKind::Current => {
+                    self.emit_for(k, r.values, r.ts, ctx, out);
+                    self.retain(k, r.values, r.ts, ctx);
+                }
+                EventKind::Expired => {
+                    let side = &mut self.sides[k];
+                    if side.retain {
+                        side.buffer.remove_matching(r.values);
+                    }
+                }
+            }
+        }
+        if let Retention::Window { emitted, .. } = &mut self.sides[k].retention {
+            *emitted = batch;
+        }
+    }
+
+    fn retain(&mut self, k: usize, x: &[Value], ts: i64, ctx: &OpCtx<'_>) {
+        let side = &mut self.sides[k];
+        if !side.retain {
+            return;
+        }
+        let ec = EvalCtx {
+            row: x,
+            ts,
+            now: ctx.now,
+            bindings: None,
+        };
+        let mut key = side.buffer.take_scratch();
+        key.clear();
+        key.extend(side.key.iter().map(|e| key_value(&e(&ec))));
+        side.buffer.insert(ts, x, &key);
+        side.buffer.put_scratch(key);
+    }
+
+    /// Drops the rows of side `k` whose time is up at `now` (time ≤ now − d).
+    fn expire(&mut self, k: usize, now: i64, d: i64) {
+        let side = &mut self.sides[k];
+        while let Some(f) = side.buffer.front() {
+            if now < side.buffer.ts(f).saturating_add(d) {
+                break;
+            }
+            side.buffer.remove(f);
+        }
+    }
+
+    fn schedule(&mut self, k: usize, ctx: &mut OpCtx<'_>) {
+        let side = &mut self.sides[k];
+        if let Retention::Fifo {
+            time: Some(d),
+            timer,
+            ..
+        } = &mut side.retention
+        {
+            if timer.is_some() {
+                return;
+            }
+            if let Some(f) = side.buffer.front() {
+                let at = side.buffer.ts(f).saturating_add(*d);
+                *timer = Some(at);
+                let stage = ctx.stage;
+                ctx.stage = k as u32;
+                ctx.schedule(at, 0);
+                ctx.stage = stage;
+            }
+        }
+    }
+
+    /// Evaluates the join for an arrival `x` on side `k`, appending result rows to `out`.
+    fn emit_for(&mut self, k: usize, x: &[Value], ts: i64, ctx: &OpCtx<'_>, out: &mut Batch) {
+        if !self.sides[k].triggers {
+            return;
+        }
+        let a = self.arity;
+        let now = ctx.now;
+        let tables: &[TableStore] = ctx.tables;
+        let mut comps = std::mem::take(&mut self.comps);
+        let mut next = std::mem::take(&mut self.next);
+        comps.clear();
+        let first_step;
+        if k == 0 {
+            self.fill_row(0, x);
+            comps.extend_from_slice(&self.row);
+            first_step = 0;
+        } else if k == 1 {
+            self.start_with_right(x, ts, now, tables, &mut comps);
+            first_step = 1;
+        } else {
+            self.side_rows(0, tables, |row| {
+                comps.extend_from_slice(row);
+            });
+            first_step = 0;
+        }
+        for i in first_step..self.steps.len() {
+            let right = i + 1;
+            next.clear();
+            if right == k {
+                self.step_onto_arrival(i, x, ts, now, &comps, &mut next);
+            } else {
+                self.step_onto_side(i, k, ts, now, tables, &comps, &mut next);
+            }
+            std::mem::swap(&mut comps, &mut next);
+            if comps.is_empty() {
+                break;
+            }
+        }
+        for row in comps.chunks_exact(a.max(1)) {
+            out.push(ts, EventKind::Current, &row[..a]);
+        }
+        self.comps = comps;
+        self.next = next;
+    }
+
+    /// Sets the scratch row to all NULLs except side `s`, which gets `values`.
+    fn fill_row(&mut self, s: usize, values: &[Value]) {
+        for v in self.row.iter_mut() {
+            *v = Value::Null;
+        }
+        let off = self.sides[s].offset;
+        self.row[off..off + values.len()].clone_from_slice(values);
+    }
+
+    /// Every row of side `s` (retained rows, or a table's rows) padded into a join row.
+    fn side_rows(&mut self, s: usize, tables: &[TableStore], mut f: impl FnMut(&[Value])) {
+        let mut slots = std::mem::take(&mut self.slots);
+        match self.sides[s].source {
+            JoinSource::Stream(_) => {
+                slots.clear();
+                slots.extend(self.sides[s].buffer.iter());
+                for &slot in &slots {
+                    let values = self.sides[s].buffer.row(slot).to_vec();
+                    self.fill_row(s, &values);
+                    f(&self.row);
+                }
+            }
+            JoinSource::Table(t) => {
+                if let Some(table) = tables.get(t) {
+                    table.scan(&mut slots);
+                    for &slot in &slots {
+                        self.fill_row(s, table.row(slot));
+                        f(&self.row);
+                    }
+                }
+            }
+        }
+        self.slots = slots;
+    }
+
+    /// Step 0 when the arrival is on side 1: side 0's matching rows (by its index or the
+    /// table's), then ON.
+    fn start_with_right(
+        &mut self,
+        x: &[Value],
+        ts: i64,
+        now: i64,
+        tables: &[TableStore],
+        comps: &mut Vec<Value>,
+    ) {
+        let off1 = self.sides[1].offset;
+        let xec = EvalCtx {
+            row: x,
+            ts,
+            now,
+            bindings: None,
+        };
+        let mut slots = std::mem::take(&mut self.slots);
+        slots.clear();
+        let step = &self.steps[0];
+        let mut null_key = false;
+        match self.sides[0].source {
+            JoinSource::Stream(_) => {
+                let buf = &self.sides[0].buffer;
+                if buf.is_indexed() {
+                    self.xkey.clear();
+                    self.xkey
+                        .extend(step.right_keys.iter().map(|e| key_value(&e(&xec))));
+                    slots.extend(buf.lookup(&self.xkey));
+                } else {
+                    slots.extend(buf.iter());
+                }
+            }
+            JoinSource::Table(t) => {
+                if let Some(table) = tables.get(t) {
+                    match &step.left_table_lookup {
+                        Some((index, probes)) => {
+                            self.xkey.clear();
+                            self.xkey.extend(probes.iter().map(|e| key_value(&e(&xec))));
+                            null_key = key_is_null(&self.xkey);
+                            table.lookup(*index, &self.xkey, &mut slots);
+                        }
+                        None => table.scan(&mut slots),
+                    }
+                }
+            }
+        }
+        let _ = null_key;
+        let mut any = false;
+        for &slot in &slots {
+            for v in self.row.iter_mut() {
+                *v = Value::Null;
+            }
+            let side0: &[Value] = match self.sides[0].source {
+                JoinSource::Stream(_) => self.sides[0].buffer.row(slot),
+                JoinSource::Table(t) => match tables.get(t) {
+                    Some(table) => table.row(slot),
+                    None => continue,
+                },
+            };
+            self.row[..side0.len()].clone_from_slice(side0);
+            self.row[off1..off1 + x.len()].clone_from_slice(x);
+            let ec = EvalCtx {
+                row: &self.row,
+                ts,
+                now,
+                bindings: None,
+            };
+            if self.steps[0].residual.as_ref().is_none_or(|r| r(&ec)) {
+                comps.extend_from_slice(&self.row);
+                any = true;
+            }
+        }
+        self.slots = slots;
+        if !any && matches!(self.steps[0].kind, JoinKind::Right | JoinKind::Full) {
+            self.fill_row(1, x);
+            comps.extend_from_slice(&self.row);
+        }
+    }
+
+    /// Step `i` whose right side holds the arrival `x`.
+    fn step_onto_arrival(
+        &mut self,
+        i: usize,
+        x: &[Value],
+        ts: i64,
+        now: i64,
+        comps: &[Value],
+        next: &mut Vec<Value>,
+    ) {
+        let a = self.arity;
+        let right = i + 1;
+        let off = self.sides[right].offset;
+        let step = &self.steps[i];
+        let xec = EvalCtx {
+            row: x,
+            ts,
+            now,
+            bindings: None,
+        };
+        self.xkey.clear();
+        self.xkey
+            .extend(step.right_keys.iter().map(|e| key_value(&e(&xec))));
+        let mut any = false;
+        if !key_is_null(&self.xkey) {
+            for c in comps.chunks_exact(a.max(1)) {
+                self.row.clone_from_slice(&c[..a]);
+                self.row[off..off + x.len()].clone_from_slice(x);
+                let ec = EvalCtx {
+                    row: &self.row,
+                    ts,
+                    now,
+                    bindings: None,
+                };
+                if !step.left_keys.is_empty() {
+                    self.key.clear();
+                    self.key
+                        .extend(step.left_keys.iter().map(|e| key_value(&e(&ec))));
+                    if self.key != self.xkey {
+                        continue;
+                    }
+                }
+                if step.residual.as_ref().is_none_or(|r| r(&ec)) {
+                    next.extend_from_slice(&self.row);
+                    any = true;
+                }
+            }
+        }
+        if !any && matches!(step.kind, JoinKind::Right | JoinKind::Full) {
+            self.fill_row(right, x);
+            next.extend_from_slice(&self.row);
+        }
+    }
+
+    /// Step `i` whose right side is retained rows or a table (the arrival is on side `k`).
+    #[allow(clippy::too_many_arguments)]
+    fn step_onto_side(
+        &mut self,
+        i: usize,
+        k: usize,
+        ts: i64,
+        now: i64,
+        tables: &[TableStore],
+        comps: &[Value],
+        next: &mut Vec<Value>,
+    ) {
+        let a = self.arity;
+        let right = i + 1;
+        let off = self.sides[right].offset;
+        let r_arity = self.sides[right].arity;
+        let kind = self.steps[i].kind;
+        let track = matches!(kind, JoinKind::Right | JoinKind::Full) && k > right;
+        self.matched.clear();
+        let mut slots = std::mem::take(&mut self.slots);
+        for c in comps.chunks_exact(a.max(1)) {
+            let cec = EvalCtx {
+                row: &c[..a],
+                ts,
+                now,
+                bindings: None,
+            };
+            let step = &self.steps[i];
+            slots.clear();
+            match self.sides[right].source {
+                JoinSource::Stream(_) => {
+                    let buf = &self.sides[right].buffer;
+                    if buf.is_indexed() {
+                        self.key.clear();
+                        self.key
+                            .extend(step.left_keys.iter().map(|e| key_value(&e(&cec))));
+                        slots.extend(buf.lookup(&self.key));
+                    } else {
+                        slots.extend(buf.iter());
+                    }
+                }
+                JoinSource::Table(t) => {
+                    if let Some(table) = tables.get(t) {
+                        match &step.table_lookup {
+                            Some((index, probes)) => {
+                                self.key.clear();
+                                self.key.extend(probes.iter().map(|e| key_value(&e(&cec))));
+                                table.lookup(*index, &self.key, &mut slots);
+                            }
+                            None => table.scan(&mut slots),
+                        }
+                    }
+                }
+            }
+            let mut any = false;
+            for &slot in &slots {
+                let rrow: &[Value] = match self.sides[right].source {
+                    JoinSource::Stream(_) => self.sides[right].buffer.row(slot),
+                    JoinSource::Table(t) => match tables.get(t) {
+                        Some(table) => table.row(slot),
+                        None => continue,
+                    },
+                };
+                self.row.clone_from_slice(&c[..a]);
+                self.row[off..off + r_arity].clone_from_slice(rrow);
+                let ec = EvalCtx {
+                    row: &self.row,
+                    ts,
+                    now,
+                    bindings: None,
+                };
+                if self.steps[i].residual.as_ref().is_none_or(|r| r(&ec)) {
+                    next.extend_from_slice(&self.row);
+                    any = true;
+                    if track {
+                        self.matched.push(slot);
+                    }
+                }
+            }
+            if !any && matches!(kind, JoinKind::Left | JoinKind::Full) {
+                self.row.clone_from_slice(&c[..a]);
+                for v in &mut self.row[off..off + r_arity] {
+                    *v = Value::Null;
+                }
+                next.extend_from_slice(&self.row);
+            }
+        }
+        self.slots = slots;
+        if track {
+            // Right rows no left row matched, padded on the left (they may still meet the
+            // arrival in a later step).
+            let mut matched = std::mem::take(&mut self.matched);
+            matched.sort_unstable();
+            let mut unmatched = Vec::new();
+            self.side_rows_slots(right, tables, &mut unmatched);
+            for slot in unmatched {
+                if matched.binary_search(&slot).is_ok() {
+                    continue;
+                }
+                let values = match self.sides[right].source {
+                    JoinSource::Stream(_) => self.sides[right].buffer.row(slot).to_vec(),
+                    JoinSource::Table(t) => match tables.get(t) {
+                        Some(table) => table.row(slot).to_vec(),
+                        None => continue,
+                    },
+                };
+                self.fill_row(right, &values);
+                next.extend_from_slice(&self.row);
+            }
+            self.matched = matched;
+        }
+    }
+
+    fn side_rows_slots(&self, s: usize, tables: &[TableStore], out: &mut Vec<u32>) {
+        out.clear();
+        match self.sides[s].source {
+            JoinSource::Stream(_) => out.extend(self.sides[s].buffer.iter()),
+            JoinSource::Table(t) => {
+                if let Some(table) = tables.get(t) {
+                    table.scan(out);
+                }
+            }
+        }
+    }
+}
+
+impl BatchOperator for JoinOperator {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        let stream = ctx.stream;
+        for r in input.rows() {
+            for k in 0..self.sides.len() {
+                if self.sides[k].source != JoinSource::Stream(stream) {
+                    continue;
+                }
+                if let Some(f) = &self.sides[k].filter {
+                    let ec = EvalCtx {
+                        row: r.values,
+                        ts: r.ts,
+                        now: ctx.now,
+                        bindings: None,
+                    };
+                    if !f(&ec) {
+                        continue;
+                    }
+                }
+                self.arrive(k, r.values, r.ts, ctx, out);
+            }
+        }
+    }
+
+    fn on_timer(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        let k = ctx.stage as usize;
+        if k >= self.sides.len() {
+            return;
+        }
+        match &mut self.sides[k].retention {
+            Retention::Fifo {
+                time: Some(d),
+                timer,
+                ..
+            } => {
+                let d = *d;
+                *timer = None;
+                self.expire(k, ctx.now, d);
+                self.schedule(k, ctx);
+            }
+            Retention::Window {
+                window,
+                selector,
+                emitted,
+            } => {
+                emitted.clear();
+                window.on_timer(token, ctx, selector, emitted);
+                self.handle_emitted(k, ctx, out);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_flush(&mut self, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        for k in 0..self.sides.len() {
+            if let Retention::Window {
+                window,
+                selector,
+                emitted,
+            } = &mut self.sides[k].retention
+            {
+                emitted.clear();
+                let stage = ctx.stage;
+                ctx.stage = k as u32;
+                window.on_flush(ctx, selector, emitted);
+                ctx.stage = stage;
+                self.handle_emitted(k, ctx, out);
+            }
+        }
+    }
+
+    fn output_arity(&self) -> usize {
+        self.arity
+    }
+
+    fn state_size(&self) -> usize {
+        self.sides
+            .iter()
+            .map(|s| {
+                let window = match &s.retention {
+                    Retention::Window { window, .. } => window.retained(),
+                    _ => 0,
+                };
+                s.buffer.len().max(window)
+            })
+            .sum()
+    }
+
+    fn evicted(&self) -> u64 {
+        self.sides
+            .iter()
+            .map(|s| {
+                s.evicted
+                    + match &s.retention {
+                        Retention::Window { window, .. } => window.evicted(),
+                        _ => 0,
+                    }
+            })
+            .sum()
+    }
+}

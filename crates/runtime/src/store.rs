@@ -1,0 +1,615 @@
+//! Row storage shared by in-memory tables (§4) and the retained rows of join sides (§9).
+//!
+//! Everything here is plain data (values, slot numbers, hash maps of keys): no closures, so the
+//! state can be serialised later. Rows live in a slab (`RowStore`) threaded by an
+//! insertion-order list, so inserting, removing and visiting by slot are O(1) and scans visit
+//! rows in insertion order. Hash keys are normalised by family (integers as LONG, floating
+//! numbers as DOUBLE), so `INT = LONG` equalities hit the same key.
+
+use crate::value::{KeyValue, Value};
+use eventflux_planner::join::TableIndex;
+use eventflux_planner::plan::TablePlan;
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+
+const NIL: u32 = u32::MAX;
+
+/// The hash-key form of a value: INT → LONG, FLOAT → DOUBLE, others unchanged.
+#[inline]
+pub fn key_value(v: &Value) -> KeyValue {
+    match v {
+        Value::Int(x) => KeyValue(Value::Long(*x as i64)),
+        Value::Float(x) => KeyValue(Value::Double(*x as f64)),
+        other => KeyValue(other.clone()),
+    }
+}
+
+/// Whether a key can match anything (SQL: NULL equals nothing).
+#[inline]
+pub fn key_is_null(key: &[KeyValue]) -> bool {
+    key.iter().any(|k| k.0.is_null())
+}
+
+/// Rows in a slab, in insertion order.
+#[derive(Debug, Clone, Default)]
+pub struct RowStore {
+    arity: usize,
+    values: Vec<Value>,
+    ts: Vec<i64>,
+    /// Insertion number of the row in each slot (scan order).
+    seq: Vec<u64>,
+    prev: Vec<u32>,
+    next: Vec<u32>,
+    live: Vec<bool>,
+    free: Vec<u32>,
+    head: u32,
+    tail: u32,
+    len: usize,
+    next_seq: u64,
+}
+
+impl RowStore {
+    pub fn new(arity: usize) -> RowStore {
+        RowStore {
+            arity,
+            head: NIL,
+            tail: NIL,
+            ..RowStore::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends a row at the end of the order; returns its slot.
+    pub fn insert(&mut self, ts: i64, row: &[Value]) -> u32 {
+        debug_assert_eq!(row.len(), self.arity);
+        let slot = match self.free.pop() {
+            Some(s) => {
+                let base = s as usize * self.arity;
+                self.values[base..base + self.arity].clone_from_slice(row);
+                s
+            }
+            None => {
+                let s = self.live.len() as u32;
+                self.values.extend_from_slice(row);
+                self.ts.push(0);
+                self.seq.push(0);
+                self.prev.push(NIL);
+                self.next.push(NIL);
+                self.live.push(false);
+                s
+            }
+        };
+        let i = slot as usize;
+        self.ts[i] = ts;
+        self.seq[i] = self.next_seq;
+        self.next_seq += 1;
+        self.live[i] = true;
+        self.prev[i] = self.tail;
+        self.next[i] = NIL;
+        if self.tail != NIL {
+            self.next[self.tail as usize] = slot;
+        } else {
+            self.head = slot;
+        }
+        self.tail = slot;
+        self.len += 1;
+        slot
+    }
+
+    /// Removes a live row (its values are dropped now, so shared strings are released).
+    pub fn remove(&mut self, slot: u32) {
+        let i = slot as usize;
+        if !self.live.get(i).copied().unwrap_or(false) {
+            return;
+        }
+        let (p, n) = (self.prev[i], self.next[i]);
+        if p != NIL {
+            self.next[p as usize] = n;
+        } else {
+            self.head = n;
+        }
+        if n != NIL {
+            self.prev[n as usize] = p;
+        } else {
+            self.tail = p;
+        }
+        self.live[i] = false;
+        for v in &mut self.values[i * self.arity..(i + 1) * self.arity] {
+            *v = Value::Null;
+        }
+        self.free.push(slot);
+        self.len -= 1;
+    }
+
+    pub fn is_live(&self, slot: u32) -> bool {
+        self.live.get(slot as usize).copied().unwrap_or(false)
+    }
+
+    pub fn row(&self, slot: u32) -> &[Value] {
+        let i = slot as usize * self.arity;
+        &self.values[i..i + self.arity]
+    }
+
+    pub fn row_mut(&mut self, slot: u32) -> &mut [Value] {
+        let i = slot as usize * self.arity;
+        &mut self.values[i..i + self.arity]
+    }
+
+    pub fn ts(&self, slot: u32) -> i64 {
+        self.ts[slot as usize]
+    }
+
+    pub fn seq(&self, slot: u32) -> u64 {
+        self.seq[slot as usize]
+    }
+
+    /// The oldest row.
+    pub fn front(&self) -> Option<u32> {
+        (self.head != NIL).then_some(self.head)
+    }
+
+    /// Slots in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        let mut cur = self.head;
+        std::iter::from_fn(move || {
+            if cur == NIL {
+                return None;
+            }
+            let s = cur;
+            cur = self.next[s as usize];
+            Some(s)
+        })
+    }
+
+    pub fn clear(&mut self) {
+        *self = RowStore::new(self.arity);
+    }
+}
+
+/// Builds the key of `row` over `cols` into `buf`.
+fn key_of(row: &[Value], cols: &[usize], buf: &mut Vec<KeyValue>) {
+    buf.clear();
+    buf.extend(cols.iter().map(|&c| key_value(&row[c])));
+}
+
+/// An in-memory table: rows in insertion order, a unique hash index on the primary key and
+/// non-unique hash indexes on the INDEX columns.
+#[derive(Debug, Clone)]
+pub struct TableStore {
+    pub name: String,
+    rows: RowStore,
+    pk: Vec<usize>,
+    pk_map: FxHashMap<Box<[KeyValue]>, u32>,
+    /// (columns, key → slots in the order they entered the bucket)
+    indexes: Vec<(Vec<usize>, FxHashMap<Box<[KeyValue]>, Vec<u32>>)>,
+    max_size: Option<usize>,
+    key: Vec<KeyValue>,
+}
+
+impl TableStore {
+    pub fn new(plan: &TablePlan) -> TableStore {
+        TableStore {
+            name: plan.name.clone(),
+            rows: RowStore::new(plan.schema.len()),
+            pk: plan.primary_key.clone(),
+            pk_map: FxHashMap::default(),
+            indexes: plan
+                .indexes
+                .iter()
+                .map(|cols| (cols.clone(), FxHashMap::default()))
+                .collect(),
+            max_size: plan.max_size,
+            key: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn row(&self, slot: u32) -> &[Value] {
+        self.rows.row(slot)
+    }
+
+    pub fn is_live(&self, slot: u32) -> bool {
+        self.rows.is_live(slot)
+    }
+
+    /// Every row, in insertion order.
+    pub fn scan(&self, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend(self.rows.iter());
+    }
+
+    /// Inserts a row; a row with the same primary key is replaced in place (it keeps its
+    /// position in scans). A bounded (`cache`) table evicts its oldest row when full.
+    pub fn insert(&mut self, row: &[Value]) {
+        if !self.pk.is_empty() {
+            let mut key = std::mem::take(&mut self.key);
+            key_of(row, &self.pk, &mut key);
+            let existing = self.pk_map.get(&key[..]).copied();
+            self.key = key;
+            if let Some(slot) = existing {
+                self.update(slot, row);
+                return;
+            }
+        }
+        if let Some(max) = self.max_size {
+            while self.rows.len() >= max {
+                match self.rows.front() {
+                    Some(oldest) => self.remove(oldest),
+                    None => break,
+                }
+            }
+        }
+        let slot = self.rows.insert(0, row);
+        self.add_keys(slot);
+    }
+
+    fn add_keys(&mut self, slot: u32) {
+        let mut key = std::mem::take(&mut self.key);
+        if !self.pk.is_empty() {
+            key_of(self.rows.row(slot), &self.pk, &mut key);
+            self.pk_map.insert(key.clone().into_boxed_slice(), slot);
+        }
+        for (cols, map) in &mut self.indexes {
+            key_of(self.rows.row(slot), cols, &mut key);
+            match map.get_mut(&key[..]) {
+                Some(bucket) => bucket.push(slot),
+                None => {
+                    map.insert(key.clone().into_boxed_slice(), vec![slot]);
+                }
+            }
+        }
+        self.key = key;
+    }
+
+    fn drop_keys(&mut self, slot: u32) {
+        let mut key = std::mem::take(&mut self.key);
+        if !self.pk.is_empty() {
+            key_of(self.rows.row(slot), &self.pk, &mut key);
+            if self.pk_map.get(&key[..]) == Some(&slot) {
+                self.pk_map.remove(&key[..]);
+            }
+        }
+        for (cols, map) in &mut self.indexes {
+            key_of(self.rows.row(slot), cols, &mut key);
+            if let Some(bucket) = map.get_mut(&key[..]) {
+                if let Some(p) = bucket.iter().position(|&s| s == slot) {
+                    bucket.remove(p);
+                }
+                if bucket.is_empty() {
+                    map.remove(&key[..]);
+                }
+            }
+        }
+        self.key = key;
+    }
+
+    pub fn remove(&mut self, slot: u32) {
+        if !self.rows.is_live(slot) {
+            return;
+        }
+        self.drop_keys(slot);
+        self.rows.remove(slot);
+    }
+
+    /// Replaces the values of a row. When the primary key changes and another row has the new
+    /// key, that other row is removed (the updated row replaces it).
+    pub fn update(&mut self, slot: u32, row: &[Value]) {
+        if !self.rows.is_live(slot) {
+            return;
+        }
+        self.drop_keys(slot);
+        if !self.pk.is_empty() {
+            let mut key = std::mem::take(&mut self.key);
+            key_of(row, &self.pk, &mut key);
+            let clash = self.pk_map.get(&key[..]).copied();
+            self.key = key;
+            if let Some(other) = clash.filter(|&o| o != slot) {
+                self.remove(other);
+            }
+        }
+        self.rows.row_mut(slot).clone_from_slice(row);
+        self.add_keys(slot);
+    }
+
+    /// Rows whose index columns equal `key` (already in hash-key form), in insertion order.
+    pub fn lookup(&self, index: TableIndex, key: &[KeyValue], out: &mut Vec<u32>) {
+        out.clear();
+        if key_is_null(key) {
+            return;
+        }
+        match index {
+            TableIndex::PrimaryKey => out.extend(self.pk_map.get(key).copied()),
+            TableIndex::Secondary(i) => {
+                if let Some(bucket) = self.indexes.get(i).and_then(|(_, m)| m.get(key)) {
+                    out.extend_from_slice(bucket);
+                    if out.len() > 1 {
+                        // Updates move rows between buckets: restore insertion order.
+                        out.sort_by_key(|&s| self.rows.seq(s));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a row has this single-column primary key (`x IN Table`).
+    pub fn contains_key(&self, key: &KeyValue) -> bool {
+        self.pk_map.contains_key(std::slice::from_ref(key))
+    }
+}
+
+/// The rows a join side retains (its window's contents), in arrival order, hash-indexed by the
+/// key the join probes it with.
+#[derive(Debug, Clone, Default)]
+pub struct JoinBuffer {
+    rows: RowStore,
+    key_width: usize,
+    /// The key of the row in each slot (`key_width` values per slot).
+    keys: Vec<KeyValue>,
+    index: FxHashMap<Box<[KeyValue]>, VecDeque<u32>>,
+    /// Buckets left empty (kept to avoid re-allocating them for recurring keys; pruned when
+    /// they outnumber the rows).
+    empty_buckets: usize,
+    scratch: Vec<KeyValue>,
+}
+
+impl JoinBuffer {
+    pub fn new(arity: usize, key_width: usize) -> JoinBuffer {
+        JoinBuffer {
+            rows: RowStore::new(arity),
+            key_width,
+            ..JoinBuffer::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn is_indexed(&self) -> bool {
+        self.key_width > 0
+    }
+
+    pub fn row(&self, slot: u32) -> &[Value] {
+        self.rows.row(slot)
+    }
+
+    pub fn ts(&self, slot: u32) -> i64 {
+        self.rows.ts(slot)
+    }
+
+    pub fn front(&self) -> Option<u32> {
+        self.rows.front()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.rows.iter()
+    }
+
+    /// The key stored with a row.
+    pub fn key(&self, slot: u32) -> &[KeyValue] {
+        let i = slot as usize * self.key_width;
+        &self.keys[i..i + self.key_width]
+    }
+
+    /// Retains a row with its key (`key_width` values in hash-key form).
+    pub fn insert(&mut self, ts: i64, row: &[Value], key: &[KeyValue]) -> u32 {
+        let slot = self.rows.insert(ts, row);
+        if self.key_width == 0 {
+            return slot;
+        }
+        let base = slot as usize * self.key_width;
+        if self.keys.len() < base + self.key_width {
+            self.keys
+                .resize(base + self.key_width, KeyValue(Value::Null));
+        }
+        self.keys[base..base + self.key_width].clone_from_slice(key);
+        match self.index.get_mut(key) {
+            Some(bucket) => {
+                if bucket.is_empty() {
+                    self.empty_buckets -= 1;
+                }
+                bucket.push_back(slot);
+            }
+            None => {
+                let mut bucket = VecDeque::with_capacity(4);
+                bucket.push_back(slot);
+                self.index.insert(key.to_vec().into_boxed_slice(), bucket);
+            }
+        }
+        slot
+    }
+
+    pub fn remove(&mut self, slot: u32) {
+        if !self.rows.is_live(slot) {
+            return;
+        }
+        if self.key_width > 0 {
+            let base = slot as usize * self.key_width;
+            let key = &self.keys[base..base + self.key_width];
+            if let Some(bucket) = self.index.get_mut(key) {
+                if bucket.front() == Some(&slot) {
+                    bucket.pop_front();
+                } else if let Some(p) = bucket.iter().position(|&s| s == slot) {
+                    bucket.remove(p);
+                }
+                if bucket.is_empty() {
+                    self.empty_buckets += 1;
+                }
+            }
+            for k in &mut self.keys[base..base + self.key_width] {
+                *k = KeyValue(Value::Null);
+            }
+        }
+        self.rows.remove(slot);
+        if self.empty_buckets > 1024 && self.empty_buckets > self.rows.len() {
+            self.index.retain(|_, b| !b.is_empty());
+            self.empty_buckets = 0;
+        }
+    }
+
+    /// Removes the oldest retained row equal to `row` (a row its window expired); true if found.
+    pub fn remove_matching(&mut self, row: &[Value]) -> bool {
+        let same = |a: &[Value]| {
+            a.iter()
+                .zip(row)
+                .all(|(x, y)| KeyValue::from_ref(x) == KeyValue::from_ref(y))
+        };
+        // Windows mostly expire their oldest row.
+        let found = match self.rows.front() {
+            Some(f) if same(self.rows.row(f)) => Some(f),
+            _ => self.rows.iter().find(|&s| same(self.rows.row(s))),
+        };
+        match found {
+            Some(s) => {
+                self.remove(s);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Rows whose key equals `key` (hash-key form), oldest first.
+    pub fn lookup(&self, key: &[KeyValue]) -> impl Iterator<Item = u32> + '_ {
+        let bucket = if key_is_null(key) {
+            None
+        } else {
+            self.index.get(key)
+        };
+        bucket.into_iter().flat_map(|b| b.iter().copied())
+    }
+
+    /// Scratch space for building keys without allocating.
+    pub fn take_scratch(&mut self) -> Vec<KeyValue> {
+        std::mem::take(&mut self.scratch)
+    }
+
+    pub fn put_scratch(&mut self, s: Vec<KeyValue>) {
+        self.scratch = s;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventflux_planner::plan::{Attribute, Schema};
+    use eventflux_planner::types::Type;
+
+    fn table(pk: Vec<usize>, indexes: Vec<Vec<usize>>, max: Option<usize>) -> TableStore {
+        TableStore::new(&TablePlan {
+            name: "T".into(),
+            schema: Schema {
+                attributes: vec![
+                    Attribute {
+                        name: "id".into(),
+                        ty: Type::Int,
+                    },
+                    Attribute {
+                        name: "v".into(),
+                        ty: Type::String,
+                    },
+                ],
+            },
+            primary_key: pk,
+            indexes,
+            max_size: max,
+            span: Default::default(),
+        })
+    }
+
+    fn rows(t: &TableStore) -> Vec<Vec<Value>> {
+        let mut s = Vec::new();
+        t.scan(&mut s);
+        s.iter().map(|&x| t.row(x).to_vec()).collect()
+    }
+
+    #[test]
+    fn primary_key_replaces_in_place() {
+        let mut t = table(vec![0], vec![vec![1]], None);
+        t.insert(&[Value::Int(1), Value::from("a")]);
+        t.insert(&[Value::Int(2), Value::from("b")]);
+        t.insert(&[Value::Int(1), Value::from("c")]);
+        assert_eq!(
+            rows(&t),
+            vec![
+                vec![Value::Int(1), Value::from("c")],
+                vec![Value::Int(2), Value::from("b")]
+            ]
+        );
+        // INT keys are found with LONG probes.
+        assert!(t.contains_key(&key_value(&Value::Long(2))));
+        let mut out = Vec::new();
+        t.lookup(
+            TableIndex::Secondary(0),
+            &[key_value(&Value::from("a"))],
+            &mut out,
+        );
+        assert!(out.is_empty());
+        t.lookup(
+            TableIndex::Secondary(0),
+            &[key_value(&Value::from("c"))],
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+    }
+
+    #[test]
+    fn update_onto_another_key_replaces_it() {
+        let mut t = table(vec![0], vec![], None);
+        t.insert(&[Value::Int(1), Value::from("a")]);
+        t.insert(&[Value::Int(2), Value::from("b")]);
+        let mut s = Vec::new();
+        t.lookup(TableIndex::PrimaryKey, &[key_value(&Value::Int(1))], &mut s);
+        t.update(s[0], &[Value::Int(2), Value::from("a2")]);
+        assert_eq!(rows(&t), vec![vec![Value::Int(2), Value::from("a2")]]);
+        assert!(!t.contains_key(&key_value(&Value::Int(1))));
+    }
+
+    #[test]
+    fn cache_evicts_oldest() {
+        let mut t = table(vec![], vec![], Some(2));
+        for i in 0..4 {
+            t.insert(&[Value::Int(i), Value::Null]);
+        }
+        assert_eq!(
+            rows(&t),
+            vec![
+                vec![Value::Int(2), Value::Null],
+                vec![Value::Int(3), Value::Null]
+            ]
+        );
+    }
+
+    #[test]
+    fn join_buffer_index_follows_removals() {
+        let mut b = JoinBuffer::new(1, 1);
+        let k = |v: i64| vec![key_value(&Value::Long(v))];
+        let s1 = b.insert(0, &[Value::Long(1)], &k(1));
+        b.insert(0, &[Value::Long(2)], &k(2));
+        b.insert(0, &[Value::Long(1)], &k(1));
+        assert_eq!(b.lookup(&k(1)).count(), 2);
+        b.remove(s1);
+        assert_eq!(b.lookup(&k(1)).count(), 1);
+        assert!(b.remove_matching(&[Value::Long(2)]));
+        assert_eq!(b.lookup(&k(2)).count(), 0);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b.lookup(&[KeyValue(Value::Null)]).count(), 0);
+    }
+}
