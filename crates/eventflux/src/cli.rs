@@ -51,8 +51,13 @@ pub fn check(path: &str) -> Result<String, Failure> {
     let app = compile(path)?;
     let plan = app.plan();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let tables = if plan.tables.is_empty() {
+        String::new()
+    } else {
+        format!("{}, ", plural(plan.tables.len(), "table"))
+    };
     Ok(format!(
-        "{path}: ok ({}, {})\n",
+        "{path}: ok ({}, {tables}{})\n",
         plural(plan.streams.len(), "stream"),
         plural(plan.queries.len(), "query")
     )

@@ -146,6 +146,7 @@ impl TableLookup {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableProbe {
     pub table: TableId,
+    pub table_name: String,
     pub key: TypedExpr,
 }
 
@@ -158,6 +159,8 @@ pub struct TableWritePlan {
     pub table_name: String,
     pub event_arity: usize,
     pub table_arity: usize,
+    /// Column names, for explain output.
+    pub table_columns: Vec<String>,
     pub action: WriteAction,
 }
 
@@ -205,7 +208,10 @@ impl TableWritePlan {
         };
         let sets = |s: &[(usize, TypedExpr)]| {
             s.iter()
-                .map(|(c, e)| format!("#{c} = {e}"))
+                .map(|(c, e)| {
+                    let name = self.table_columns.get(*c).map_or("?", String::as_str);
+                    format!("{name} = {e}")
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };

@@ -528,7 +528,7 @@ pub fn describe_operator(op: &Operator) -> String {
         Operator::TableProbe(p) => {
             let tests: Vec<String> = p
                 .iter()
-                .map(|t| format!("{} IN table #{}", t.key, t.table))
+                .map(|t| format!("{} IN {}", t.key, t.table_name))
                 .collect();
             format!("table lookup {}", tests.join(", "))
         }

@@ -203,7 +203,7 @@ impl ProbeSink {
             diags.push(Diagnostic::error(
                 key.span,
                 format!(
-                    "cannot look up a {} in table '{}', whose key '{}' is {col_ty}",
+                    "cannot look up a value of type {} in table '{}', whose key '{}' is {col_ty}",
                     key.ty, table.name, t.schema.attributes[col].name
                 ),
             ));
@@ -225,6 +225,7 @@ impl ProbeSink {
                     span,
                     TableProbe {
                         table: tid,
+                        table_name: table.name.clone(),
                         key: strip_family_cast(key),
                     },
                 ));
@@ -605,7 +606,7 @@ impl Builder<'_> {
                         );
                     }
                 }
-                if store == "cache" && max_size.is_none() {
+                if store == "cache" && max_span.is_none() {
                     self.error(
                         ext_span,
                         "a 'cache' table needs 'max_size' (its bound in rows): WITH (extension = 'cache', max_size = '1000')",
@@ -750,6 +751,7 @@ impl Builder<'_> {
             table_name: t.name.clone(),
             event_arity: event_schema.len(),
             table_arity: t.schema.len(),
+            table_columns: t.schema.names().map(String::from).collect(),
             action,
         })));
         self.plan.queries.push(QueryPlan {
@@ -829,7 +831,7 @@ impl Builder<'_> {
                     diags.push(Diagnostic::error(
                         a.value.span,
                         format!(
-                            "cannot assign a {} to attribute '{}' ({ty}) of table '{}'",
+                            "cannot assign a value of type {} to attribute '{}' ({ty}) of table '{}'",
                             v.ty, a.column.name.name, t.name
                         ),
                     ));
@@ -977,6 +979,7 @@ impl Builder<'_> {
             table_name: t.name.clone(),
             event_arity: schema.len(),
             table_arity: t.schema.len(),
+            table_columns: t.schema.names().map(String::from).collect(),
             action,
         })));
         self.plan.queries.push(QueryPlan {
