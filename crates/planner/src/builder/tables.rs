@@ -271,15 +271,17 @@ struct JoinScope<'a> {
 
 impl JoinScope<'_> {
     fn side_named(&self, q: &ast::Ident) -> Result<usize, Diagnostic> {
-        let by_alias: Vec<usize> = (0..self.sides.len())
-            .filter(|&i| self.sides[i].alias.as_deref() == Some(q.name.as_str()))
+        // A side is named by its alias, or by its stream when it has none; a stream name also
+        // names an aliased side when no other side reads that stream.
+        let by_label: Vec<usize> = (0..self.sides.len())
+            .filter(|&i| self.sides[i].label() == q.name)
             .collect();
-        let found = if by_alias.is_empty() {
+        let found = if by_label.is_empty() {
             (0..self.sides.len())
                 .filter(|&i| self.sides[i].stream == q.name)
                 .collect()
         } else {
-            by_alias
+            by_label
         };
         match found.as_slice() {
             [i] if *i < self.visible => Ok(*i),
@@ -1060,6 +1062,9 @@ impl Builder<'_> {
                 );
             }
         }
+        if self.diags.len() > before {
+            return Err(());
+        }
         let unidirectional: Vec<usize> = (0..refs.len())
             .filter(|&i| refs[i].unidirectional)
             .collect();
@@ -1131,7 +1136,7 @@ impl Builder<'_> {
                                 w.span,
                                 format!(
                                     "not supported yet: '{}' windows on a side of a join",
-                                    p.kind
+                                    w.kind.name
                                 ),
                             ));
                         }
