@@ -88,6 +88,13 @@ pub struct JoinOperator {
     slots: Vec<u32>,
     matched: Vec<u32>,
     one: Batch,
+    /// Table matches of every row of the batch being processed, looked up ahead (see
+    /// `prefetch_table_matches`): per input row, a range of `pre_slots`, and the row being
+    /// processed.
+    pre_ranges: Vec<(u32, u32)>,
+    pre_slots: Vec<u32>,
+    pre_row: Option<usize>,
+    pre_keys: Vec<KeyValue>,
 }
 
 fn compile_all(es: &[TypedExpr]) -> Result<Vec<CompiledExpr>, CompileError> {
@@ -223,6 +230,10 @@ impl JoinOperator {
             slots: Vec::new(),
             matched: Vec::new(),
             one: Batch::new(0),
+            pre_ranges: Vec::new(),
+            pre_slots: Vec::new(),
+            pre_row: None,
+            pre_keys: Vec::new(),
         })
     }
 
@@ -361,6 +372,10 @@ impl JoinOperator {
         let a = self.arity;
         let now = ctx.now;
         let tables: &[TableStore] = ctx.tables;
+        if self.steps.len() == 1 {
+            self.emit_two(k, x, ts, now, tables, out);
+            return;
+        }
         let mut comps = std::mem::take(&mut self.comps);
         let mut next = std::mem::take(&mut self.next);
         comps.clear();
@@ -396,6 +411,109 @@ impl JoinOperator {
         }
         self.comps = comps;
         self.next = next;
+    }
+
+    /// Two sides (the common case): the arrival probes the other side and each match is written
+    /// straight to `out`, without intermediate rows.
+    fn emit_two(
+        &mut self,
+        k: usize,
+        x: &[Value],
+        ts: i64,
+        now: i64,
+        tables: &[TableStore],
+        out: &mut Batch,
+    ) {
+        let other = 1 - k;
+        let step = &self.steps[0];
+        // Side 0 sits at the start of the join row, so expressions over the join row that read
+        // only side 0 (left keys, table probes) evaluate on its own row.
+        let xec = EvalCtx {
+            row: x,
+            ts,
+            now,
+            bindings: None,
+        };
+        let mut slots = std::mem::take(&mut self.slots);
+        slots.clear();
+        let (key_exprs, table_lookup) = if k == 0 {
+            (&step.left_keys, &step.table_lookup)
+        } else {
+            (&step.right_keys, &step.left_table_lookup)
+        };
+        match self.sides[other].source {
+            JoinSource::Stream(_) => {
+                let buf = &self.sides[other].buffer;
+                if buf.is_indexed() {
+                    self.key.clear();
+                    self.key
+                        .extend(key_exprs.iter().map(|e| key_value(&e(&xec))));
+                    slots.extend(buf.lookup(&self.key));
+                } else {
+                    slots.extend(buf.iter());
+                }
+            }
+            JoinSource::Table(t) => match self.pre_row.and_then(|i| self.pre_ranges.get(i)) {
+                Some(&(from, to)) => {
+                    slots.extend_from_slice(&self.pre_slots[from as usize..to as usize])
+                }
+                None => {
+                    if let Some(table) = tables.get(t) {
+                        match table_lookup {
+                            Some((index, probes)) => {
+                                self.key.clear();
+                                self.key.extend(probes.iter().map(|e| key_value(&e(&xec))));
+                                table.lookup(*index, &self.key, &mut slots);
+                            }
+                            None => table.scan(&mut slots),
+                        }
+                    }
+                }
+            },
+        }
+        let residual = &self.steps[0].residual;
+        let (x_off, o_off) = (self.sides[k].offset, self.sides[other].offset);
+        let mut any = false;
+        for &slot in &slots {
+            let orow: &[Value] = match self.sides[other].source {
+                JoinSource::Stream(_) => self.sides[other].buffer.row(slot),
+                JoinSource::Table(t) => match tables.get(t) {
+                    Some(table) => table.row(slot),
+                    None => continue,
+                },
+            };
+            match residual {
+                None => {
+                    let (first, second) = if k == 0 { (x, orow) } else { (orow, x) };
+                    out.push_iter(ts, EventKind::Current, first.iter().chain(second).cloned());
+                    any = true;
+                }
+                Some(r) => {
+                    self.row[x_off..x_off + x.len()].clone_from_slice(x);
+                    self.row[o_off..o_off + orow.len()].clone_from_slice(orow);
+                    let ec = EvalCtx {
+                        row: &self.row,
+                        ts,
+                        now,
+                        bindings: None,
+                    };
+                    if r(&ec) {
+                        out.push(ts, EventKind::Current, &self.row);
+                        any = true;
+                    }
+                }
+            }
+        }
+        self.slots = slots;
+        let outer = match (k, self.steps[0].kind) {
+            (_, JoinKind::Full) => true,
+            (0, JoinKind::Left) | (1, JoinKind::Right) => true,
+            _ => false,
+        };
+        if !any && outer {
+            self.fill_row(k, x);
+            out.push(ts, EventKind::Current, &self.row);
+        }
     }
 
     /// Sets the scratch row to all NULLs except side `s`, which gets `values`.
@@ -693,10 +811,67 @@ impl JoinOperator {
     }
 }
 
+impl JoinOperator {
+    /// Two sides, a stream and a table looked up by key: a table does not change while one
+    /// batch is joined, so the lookups of the whole batch are done first, then the rows found
+    /// are prefetched, and only then joined — the cache misses of a large table overlap.
+    fn prefetch_table_matches(&mut self, input: &Batch, ctx: &OpCtx<'_>) {
+        self.pre_ranges.clear();
+        self.pre_slots.clear();
+        if self.steps.len() != 1 || input.len() < 2 {
+            return;
+        }
+        let stream = JoinSource::Stream(ctx.stream);
+        let (k, t) = match (self.sides[0].source, self.sides[1].source) {
+            (s, JoinSource::Table(t)) if s == stream => (0, t),
+            (JoinSource::Table(t), s) if s == stream => (1, t),
+            _ => return,
+        };
+        // Only when the stream side's rows join as they arrive (a batch window would join them
+        // later, outside this batch).
+        if matches!(self.sides[k].retention, Retention::Window { .. }) {
+            return;
+        }
+        let lookup = if k == 0 {
+            &self.steps[0].table_lookup
+        } else {
+            &self.steps[0].left_table_lookup
+        };
+        let (Some((index, probes)), Some(table)) = (lookup, ctx.tables.get(t)) else {
+            return;
+        };
+        let width = probes.len();
+        self.pre_keys.clear();
+        for r in input.rows() {
+            let ec = EvalCtx {
+                row: r.values,
+                ts: r.ts,
+                now: ctx.now,
+                bindings: None,
+            };
+            self.pre_keys
+                .extend(probes.iter().map(|e| key_value(&e(&ec))));
+        }
+        for key in self.pre_keys.chunks_exact(width.max(1)) {
+            let from = self.pre_slots.len() as u32;
+            table.lookup_append(*index, key, &mut self.pre_slots);
+            self.pre_ranges.push((from, self.pre_slots.len() as u32));
+        }
+        for &s in &self.pre_slots {
+            table.prefetch_row(s);
+        }
+        for &s in &self.pre_slots {
+            table.prefetch_strings(s);
+        }
+    }
+}
+
 impl BatchOperator for JoinOperator {
     fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
         let stream = ctx.stream;
-        for r in input.rows() {
+        self.prefetch_table_matches(input, ctx);
+        for (i, r) in input.rows().enumerate() {
+            self.pre_row = (!self.pre_ranges.is_empty()).then_some(i);
             for k in 0..self.sides.len() {
                 if self.sides[k].source != JoinSource::Stream(stream) {
                     continue;
@@ -715,6 +890,8 @@ impl BatchOperator for JoinOperator {
                 self.arrive(k, r.values, r.ts, ctx, out);
             }
         }
+        self.pre_row = None;
+        self.pre_ranges.clear();
     }
 
     fn on_timer(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {

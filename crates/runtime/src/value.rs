@@ -194,6 +194,7 @@ impl KeyValue {
 }
 
 impl PartialEq for KeyValue {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
             (Value::Float(a), Value::Float(b)) => {
@@ -208,6 +209,7 @@ impl PartialEq for KeyValue {
 impl Eq for KeyValue {}
 
 impl std::hash::Hash for KeyValue {
+    #[inline]
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         std::mem::discriminant(&self.0).hash(state);
         match &self.0 {
