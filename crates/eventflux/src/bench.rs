@@ -333,7 +333,7 @@ pub const WORKLOADS: &[Workload] = &[
         output: "Out",
         generate: gen_quote_or_trade,
         symbols: 1000,
-        events_per_sec: 10_000,
+        events_per_sec: 2_000,
         default_events: 0,
         cyclic: true,
         preload: None,

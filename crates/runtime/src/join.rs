@@ -19,7 +19,7 @@ use crate::compile::{
 };
 use crate::operators::{BatchOperator, OpCtx};
 use crate::select::Selector;
-use crate::store::{key_is_null, key_value, JoinBuffer, TableStore};
+use crate::store::{key_is_null, key_of_value, JoinBuffer, TableStore};
 use crate::value::{KeyValue, Value};
 use crate::window::{build_window, removal_of, Window};
 use eventflux_planner::expr::{ColumnSlot, TypedExpr, TypedExprKind};
@@ -36,7 +36,6 @@ enum Retention {
     Fifo {
         len: Option<usize>,
         time: Option<i64>,
-        timer: Option<i64>,
     },
     /// Any other window: the window runs as for a single-stream query; the rows it emits as
     /// current are arrivals, the rows it emits as expired leave the buffer.
@@ -97,6 +96,17 @@ pub struct JoinOperator {
     pre_keys: Vec<KeyValue>,
 }
 
+/// The attribute a key is, when it is exactly one attribute.
+fn single_column(key: &[TypedExpr]) -> Option<usize> {
+    match key {
+        [TypedExpr {
+            kind: TypedExprKind::Column(c),
+            ..
+        }] => Some(c.index),
+        _ => None,
+    }
+}
+
 fn compile_all(es: &[TypedExpr]) -> Result<Vec<CompiledExpr>, CompileError> {
     es.iter().map(compile_expr).collect()
 }
@@ -119,17 +129,14 @@ impl JoinOperator {
                     WindowKind::Length(l) => Retention::Fifo {
                         len: Some(*l),
                         time: None,
-                        timer: None,
                     },
                     WindowKind::Time(d) => Retention::Fifo {
                         len: None,
                         time: Some(*d),
-                        timer: None,
                     },
                     WindowKind::TimeLength { time, n } => Retention::Fifo {
                         len: Some(*n),
                         time: Some(*time),
-                        timer: None,
                     },
                     kind => {
                         // A selector that passes every row through unchanged, current and
@@ -190,7 +197,7 @@ impl JoinOperator {
                 triggers: s.triggers,
                 retain: probed && s.window.is_some(),
                 key: compile_all(&s.key)?,
-                buffer: JoinBuffer::new(s.arity, s.key.len()),
+                buffer: JoinBuffer::new(s.arity, s.key.len(), single_column(&s.key)),
                 retention,
                 max_events,
                 evicted: 0,
@@ -264,7 +271,6 @@ impl JoinOperator {
                 }
                 self.emit_for(k, x, ts, ctx, out);
                 self.retain(k, x, ts, ctx);
-                self.schedule(k, ctx);
             }
             Retention::Window { .. } => {
                 let mut one = std::mem::take(&mut self.one);
@@ -318,6 +324,10 @@ impl JoinOperator {
         if !side.retain {
             return;
         }
+        if side.buffer.key_col().is_some() {
+            side.buffer.insert(ts, x, &[]);
+            return;
+        }
         let ec = EvalCtx {
             row: x,
             ts,
@@ -326,7 +336,7 @@ impl JoinOperator {
         };
         let mut key = side.buffer.take_scratch();
         key.clear();
-        key.extend(side.key.iter().map(|e| key_value(&e(&ec))));
+        key.extend(side.key.iter().map(|e| key_of_value(e(&ec))));
         side.buffer.insert(ts, x, &key);
         side.buffer.put_scratch(key);
     }
@@ -342,24 +352,13 @@ impl JoinOperator {
         }
     }
 
-    fn schedule(&mut self, k: usize, ctx: &mut OpCtx<'_>) {
-        let side = &mut self.sides[k];
-        if let Retention::Fifo {
-            time: Some(d),
-            timer,
-            ..
-        } = &mut side.retention
-        {
-            if timer.is_some() {
-                return;
-            }
-            if let Some(f) = side.buffer.front() {
-                let at = side.buffer.ts(f).saturating_add(*d);
-                *timer = Some(at);
-                let stage = ctx.stage;
-                ctx.stage = k as u32;
-                ctx.schedule(at, 0);
-                ctx.stage = stage;
+    /// Time windows of a join expire lazily: a row that left its window is only observable
+    /// when the join probes that side, so every time-bounded side drops its old rows when an
+    /// event reaches the join (no timer per row).
+    fn expire_all(&mut self, now: i64) {
+        for k in 0..self.sides.len() {
+            if let Retention::Fifo { time: Some(d), .. } = self.sides[k].retention {
+                self.expire(k, now, d);
             }
         }
     }
@@ -444,13 +443,17 @@ impl JoinOperator {
         match self.sides[other].source {
             JoinSource::Stream(_) => {
                 let buf = &self.sides[other].buffer;
-                if buf.is_indexed() {
-                    self.key.clear();
-                    self.key
-                        .extend(key_exprs.iter().map(|e| key_value(&e(&xec))));
-                    slots.extend(buf.lookup(&self.key));
-                } else {
-                    slots.extend(buf.iter());
+                match (buf.is_indexed(), self.sides[k].buffer.key_col()) {
+                    // The arrival's key is one of its attributes (its own buffer is keyed by
+                    // the same expression): look it up without copying it.
+                    (true, Some(c)) => slots.extend(buf.lookup_value(&x[c])),
+                    (true, None) => {
+                        self.key.clear();
+                        self.key
+                            .extend(key_exprs.iter().map(|e| key_of_value(e(&xec))));
+                        slots.extend(buf.lookup(&self.key));
+                    }
+                    (false, _) => slots.extend(buf.iter()),
                 }
             }
             JoinSource::Table(t) => match self.pre_row.and_then(|i| self.pre_ranges.get(i)) {
@@ -462,7 +465,8 @@ impl JoinOperator {
                         match table_lookup {
                             Some((index, probes)) => {
                                 self.key.clear();
-                                self.key.extend(probes.iter().map(|e| key_value(&e(&xec))));
+                                self.key
+                                    .extend(probes.iter().map(|e| key_of_value(e(&xec))));
                                 table.lookup(*index, &self.key, &mut slots);
                             }
                             None => table.scan(&mut slots),
@@ -578,7 +582,7 @@ impl JoinOperator {
                 if buf.is_indexed() {
                     self.xkey.clear();
                     self.xkey
-                        .extend(step.right_keys.iter().map(|e| key_value(&e(&xec))));
+                        .extend(step.right_keys.iter().map(|e| key_of_value(e(&xec))));
                     slots.extend(buf.lookup(&self.xkey));
                 } else {
                     slots.extend(buf.iter());
@@ -589,7 +593,8 @@ impl JoinOperator {
                     match &step.left_table_lookup {
                         Some((index, probes)) => {
                             self.xkey.clear();
-                            self.xkey.extend(probes.iter().map(|e| key_value(&e(&xec))));
+                            self.xkey
+                                .extend(probes.iter().map(|e| key_of_value(e(&xec))));
                             null_key = key_is_null(&self.xkey);
                             table.lookup(*index, &self.xkey, &mut slots);
                         }
@@ -653,7 +658,7 @@ impl JoinOperator {
         };
         self.xkey.clear();
         self.xkey
-            .extend(step.right_keys.iter().map(|e| key_value(&e(&xec))));
+            .extend(step.right_keys.iter().map(|e| key_of_value(e(&xec))));
         let mut any = false;
         if !key_is_null(&self.xkey) {
             for c in comps.chunks_exact(a.max(1)) {
@@ -668,7 +673,7 @@ impl JoinOperator {
                 if !step.left_keys.is_empty() {
                     self.key.clear();
                     self.key
-                        .extend(step.left_keys.iter().map(|e| key_value(&e(&ec))));
+                        .extend(step.left_keys.iter().map(|e| key_of_value(e(&ec))));
                     if self.key != self.xkey {
                         continue;
                     }
@@ -720,7 +725,7 @@ impl JoinOperator {
                     if buf.is_indexed() {
                         self.key.clear();
                         self.key
-                            .extend(step.left_keys.iter().map(|e| key_value(&e(&cec))));
+                            .extend(step.left_keys.iter().map(|e| key_of_value(e(&cec))));
                         slots.extend(buf.lookup(&self.key));
                     } else {
                         slots.extend(buf.iter());
@@ -731,7 +736,8 @@ impl JoinOperator {
                         match &step.table_lookup {
                             Some((index, probes)) => {
                                 self.key.clear();
-                                self.key.extend(probes.iter().map(|e| key_value(&e(&cec))));
+                                self.key
+                                    .extend(probes.iter().map(|e| key_of_value(e(&cec))));
                                 table.lookup(*index, &self.key, &mut slots);
                             }
                             None => table.scan(&mut slots),
@@ -850,7 +856,7 @@ impl JoinOperator {
                 bindings: None,
             };
             self.pre_keys
-                .extend(probes.iter().map(|e| key_value(&e(&ec))));
+                .extend(probes.iter().map(|e| key_of_value(e(&ec))));
         }
         for key in self.pre_keys.chunks_exact(width.max(1)) {
             let from = self.pre_slots.len() as u32;
@@ -870,6 +876,7 @@ impl BatchOperator for JoinOperator {
     fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
         let stream = ctx.stream;
         self.prefetch_table_matches(input, ctx);
+        self.expire_all(ctx.now);
         for (i, r) in input.rows().enumerate() {
             self.pre_row = (!self.pre_ranges.is_empty()).then_some(i);
             for k in 0..self.sides.len() {
@@ -900,16 +907,6 @@ impl BatchOperator for JoinOperator {
             return;
         }
         match &mut self.sides[k].retention {
-            Retention::Fifo {
-                time: Some(d),
-                timer,
-                ..
-            } => {
-                let d = *d;
-                *timer = None;
-                self.expire(k, ctx.now, d);
-                self.schedule(k, ctx);
-            }
             Retention::Window {
                 window,
                 selector,
@@ -917,6 +914,7 @@ impl BatchOperator for JoinOperator {
             } => {
                 emitted.clear();
                 window.on_timer(token, ctx, selector, emitted);
+                self.expire_all(ctx.now);
                 self.handle_emitted(k, ctx, out);
             }
             _ => {}

@@ -24,6 +24,16 @@ pub fn key_value(v: &Value) -> KeyValue {
     }
 }
 
+/// [`key_value`] of an owned value (no clone).
+#[inline]
+pub fn key_of_value(v: Value) -> KeyValue {
+    match v {
+        Value::Int(x) => KeyValue(Value::Long(x as i64)),
+        Value::Float(x) => KeyValue(Value::Double(x as f64)),
+        other => KeyValue(other),
+    }
+}
+
 /// Whether a key can match anything (SQL: NULL equals nothing).
 #[inline]
 pub fn key_is_null(key: &[KeyValue]) -> bool {
@@ -473,11 +483,15 @@ impl TableStore {
 
 /// The rows a join side retains (its window's contents), in arrival order, hash-indexed by the
 /// key the join probes it with.
+///
+/// When the key is one attribute of the row (`key_col`), keys are read from the stored rows and
+/// looked up by reference: no key values are copied per event.
 #[derive(Debug, Clone, Default)]
 pub struct JoinBuffer {
     rows: RowStore,
     key_width: usize,
-    /// The key of the row in each slot (`key_width` values per slot).
+    key_col: Option<usize>,
+    /// The key of the row in each slot (`key_width` values per slot), unless `key_col` is set.
     keys: Vec<KeyValue>,
     index: KeyMap<VecDeque<u32>>,
     /// Buckets left empty (kept to avoid re-allocating them for recurring keys; pruned when
@@ -486,11 +500,23 @@ pub struct JoinBuffer {
     scratch: Vec<KeyValue>,
 }
 
+/// A value as a hash key without copying it, when it needs no normalisation.
+#[inline]
+fn key_ref(v: &Value) -> std::borrow::Cow<'_, KeyValue> {
+    match v {
+        Value::Int(_) | Value::Float(_) => std::borrow::Cow::Owned(key_value(v)),
+        other => std::borrow::Cow::Borrowed(KeyValue::from_ref(other)),
+    }
+}
+
 impl JoinBuffer {
-    pub fn new(arity: usize, key_width: usize) -> JoinBuffer {
+    /// `key_width` computed key values per row, or (`key_col`) the row's attribute `c`.
+    pub fn new(arity: usize, key_width: usize, key_col: Option<usize>) -> JoinBuffer {
+        let key_width = if key_col.is_some() { 1 } else { key_width };
         JoinBuffer {
             rows: RowStore::new(arity),
             key_width,
+            key_col,
             index: KeyMap::new(key_width),
             ..JoinBuffer::default()
         }
@@ -506,6 +532,11 @@ impl JoinBuffer {
 
     pub fn is_indexed(&self) -> bool {
         self.key_width > 0
+    }
+
+    /// The attribute the rows are keyed by, when the key is one attribute.
+    pub fn key_col(&self) -> Option<usize> {
+        self.key_col
     }
 
     pub fn row(&self, slot: u32) -> &[Value] {
@@ -524,35 +555,54 @@ impl JoinBuffer {
         self.rows.iter()
     }
 
-    /// The key stored with a row.
-    pub fn key(&self, slot: u32) -> &[KeyValue] {
-        let i = slot as usize * self.key_width;
-        &self.keys[i..i + self.key_width]
+    fn bucket_mut(&mut self, slot: u32) -> Option<&mut VecDeque<u32>> {
+        match self.key_col {
+            Some(c) => {
+                let k = key_ref(&self.rows.row(slot)[c]).into_owned();
+                match &mut self.index {
+                    KeyMap::One(m) => m.get_mut(&k),
+                    KeyMap::Many(_) => None,
+                }
+            }
+            None => {
+                let base = slot as usize * self.key_width;
+                self.index.get_mut(&self.keys[base..base + self.key_width])
+            }
+        }
     }
 
-    /// Retains a row with its key (`key_width` values in hash-key form).
+    /// Retains a row; `key` (hash-key form) is ignored when the buffer reads keys from rows.
     pub fn insert(&mut self, ts: i64, row: &[Value], key: &[KeyValue]) -> u32 {
         let slot = self.rows.insert(ts, row);
         if self.key_width == 0 {
             return slot;
         }
-        let base = slot as usize * self.key_width;
-        if self.keys.len() < base + self.key_width {
-            self.keys
-                .resize(base + self.key_width, KeyValue(Value::Null));
+        if self.key_col.is_none() {
+            let base = slot as usize * self.key_width;
+            if self.keys.len() < base + self.key_width {
+                self.keys
+                    .resize(base + self.key_width, KeyValue(Value::Null));
+            }
+            self.keys[base..base + self.key_width].clone_from_slice(key);
         }
-        self.keys[base..base + self.key_width].clone_from_slice(key);
-        match self.index.get_mut(key) {
+        match self.bucket_mut(slot) {
             Some(bucket) => {
-                if bucket.is_empty() {
+                let was_empty = bucket.is_empty();
+                bucket.push_back(slot);
+                if was_empty {
                     self.empty_buckets -= 1;
                 }
-                bucket.push_back(slot);
             }
             None => {
                 let mut bucket = VecDeque::with_capacity(4);
                 bucket.push_back(slot);
-                self.index.insert(key, bucket);
+                match self.key_col {
+                    Some(c) => {
+                        let k = key_value(&self.rows.row(slot)[c]);
+                        self.index.insert(std::slice::from_ref(&k), bucket);
+                    }
+                    None => self.index.insert(key, bucket),
+                }
             }
         }
         slot
@@ -563,20 +613,23 @@ impl JoinBuffer {
             return;
         }
         if self.key_width > 0 {
-            let base = slot as usize * self.key_width;
-            let key = &self.keys[base..base + self.key_width];
-            if let Some(bucket) = self.index.get_mut(key) {
+            let mut emptied = false;
+            if let Some(bucket) = self.bucket_mut(slot) {
                 if bucket.front() == Some(&slot) {
                     bucket.pop_front();
                 } else if let Some(p) = bucket.iter().position(|&s| s == slot) {
                     bucket.remove(p);
                 }
-                if bucket.is_empty() {
-                    self.empty_buckets += 1;
-                }
+                emptied = bucket.is_empty();
             }
-            for k in &mut self.keys[base..base + self.key_width] {
-                *k = KeyValue(Value::Null);
+            if emptied {
+                self.empty_buckets += 1;
+            }
+            if self.key_col.is_none() {
+                let base = slot as usize * self.key_width;
+                for k in &mut self.keys[base..base + self.key_width] {
+                    *k = KeyValue(Value::Null);
+                }
             }
         }
         self.rows.remove(slot);
@@ -613,6 +666,16 @@ impl JoinBuffer {
             None
         } else {
             self.index.get(key)
+        };
+        bucket.into_iter().flat_map(|b| b.iter().copied())
+    }
+
+    /// Rows whose (single-value) key equals `v`, oldest first, without copying `v`.
+    pub fn lookup_value(&self, v: &Value) -> impl Iterator<Item = u32> + '_ {
+        let bucket = match (&self.index, v) {
+            (_, Value::Null) => None,
+            (KeyMap::One(m), v) => m.get(&*key_ref(v)),
+            (KeyMap::Many(_), _) => None,
         };
         bucket.into_iter().flat_map(|b| b.iter().copied())
     }
@@ -720,7 +783,7 @@ mod tests {
 
     #[test]
     fn join_buffer_index_follows_removals() {
-        let mut b = JoinBuffer::new(1, 1);
+        let mut b = JoinBuffer::new(1, 1, None);
         let k = |v: i64| vec![key_value(&Value::Long(v))];
         let s1 = b.insert(0, &[Value::Long(1)], &k(1));
         b.insert(0, &[Value::Long(2)], &k(2));
@@ -732,5 +795,20 @@ mod tests {
         assert_eq!(b.lookup(&k(2)).count(), 0);
         assert_eq!(b.len(), 1);
         assert_eq!(b.lookup(&[KeyValue(Value::Null)]).count(), 0);
+    }
+
+    #[test]
+    fn join_buffer_keyed_by_column() {
+        let mut b = JoinBuffer::new(2, 1, Some(1));
+        let s1 = b.insert(0, &[Value::Long(1), Value::Int(7)], &[]);
+        b.insert(0, &[Value::Long(2), Value::Int(7)], &[]);
+        b.insert(0, &[Value::Long(3), Value::from("x")], &[]);
+        assert_eq!(b.lookup_value(&Value::Int(7)).count(), 2);
+        assert_eq!(b.lookup_value(&Value::Long(7)).count(), 2);
+        assert_eq!(b.lookup(&[key_value(&Value::from("x"))]).count(), 1);
+        b.remove(s1);
+        assert_eq!(b.lookup_value(&Value::Int(7)).collect::<Vec<_>>().len(), 1);
+        assert!(b.remove_matching(&[Value::Long(3), Value::from("x")]));
+        assert_eq!(b.lookup_value(&Value::from("x")).count(), 0);
     }
 }

@@ -6,7 +6,7 @@ use crate::compile::{
     compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx,
 };
 use crate::operators::{BatchOperator, OpCtx};
-use crate::store::{key_is_null, key_value, TableStore};
+use crate::store::{key_is_null, key_of_value, key_value, TableStore};
 use crate::value::{KeyValue, Value};
 use eventflux_planner::join::{
     TableCondition, TableIndex, TableProbe, TableWritePlan, WriteAction,
@@ -163,7 +163,7 @@ impl TableWriteOp {
                     bindings: None,
                 };
                 self.key.clear();
-                self.key.extend(probes.iter().map(|p| key_value(&p(&ec))));
+                self.key.extend(probes.iter().map(|p| key_of_value(p(&ec))));
                 if key_is_null(&self.key) {
                     self.slots.clear();
                     return;

@@ -201,6 +201,9 @@ impl PartialEq for KeyValue {
                 Self::float_bits(*a as f64) == Self::float_bits(*b as f64)
             }
             (Value::Double(a), Value::Double(b)) => Self::float_bits(*a) == Self::float_bits(*b),
+            // Shared strings (interned symbols, values copied through windows) are often the
+            // same allocation.
+            (Value::String(a), Value::String(b)) => Arc::ptr_eq(a, b) || a == b,
             (a, b) => a == b,
         }
     }
