@@ -94,6 +94,7 @@ pub struct JoinOperator {
     pre_slots: Vec<u32>,
     pre_row: Option<usize>,
     pre_keys: Vec<KeyValue>,
+    pre_hashes: Vec<u64>,
 }
 
 /// The attribute a key is, when it is exactly one attribute.
@@ -241,6 +242,7 @@ impl JoinOperator {
             pre_slots: Vec::new(),
             pre_row: None,
             pre_keys: Vec::new(),
+            pre_hashes: Vec::new(),
         })
     }
 
@@ -858,14 +860,14 @@ impl JoinOperator {
             self.pre_keys
                 .extend(probes.iter().map(|e| key_of_value(e(&ec))));
         }
-        for key in self.pre_keys.chunks_exact(width.max(1)) {
-            let from = self.pre_slots.len() as u32;
-            table.lookup_append(*index, key, &mut self.pre_slots);
-            self.pre_ranges.push((from, self.pre_slots.len() as u32));
-        }
-        for &s in &self.pre_slots {
-            table.prefetch_row(s);
-        }
+        table.lookup_many(
+            *index,
+            &self.pre_keys,
+            width,
+            &mut self.pre_ranges,
+            &mut self.pre_slots,
+            &mut self.pre_hashes,
+        );
         for &s in &self.pre_slots {
             table.prefetch_strings(s);
         }

@@ -268,6 +268,187 @@ fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
+/// A well-mixed hash of a key value (Fx, then a final avalanche so that every bit of the
+/// result depends on every bit of the key).
+#[inline]
+fn hash_key(k: &KeyValue) -> u64 {
+    use std::hash::BuildHasher;
+    let mut h = rustc_hash::FxBuildHasher.hash_one(k);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h
+}
+
+const FREE: u32 = u32::MAX;
+
+/// A unique hash index over one attribute of the rows of a [`RowStore`]: open addressing with
+/// linear probing; an entry is only `(hash, slot)` — the key is read from the row. Compact, and
+/// its buckets can be prefetched, so a batch of lookups overlaps its cache misses.
+#[derive(Debug, Clone, Default)]
+struct SlotIndex {
+    col: usize,
+    entries: Vec<(u64, u32)>,
+    len: usize,
+}
+
+impl SlotIndex {
+    fn new(col: usize) -> SlotIndex {
+        SlotIndex {
+            col,
+            entries: vec![(0, FREE); 16],
+            len: 0,
+        }
+    }
+
+    fn mask(&self) -> usize {
+        self.entries.len() - 1
+    }
+
+    fn matches(&self, rows: &RowStore, slot: u32, key: &KeyValue) -> bool {
+        *key_ref(&rows.row(slot)[self.col]) == *key
+    }
+
+    fn get(&self, rows: &RowStore, key: &KeyValue) -> Option<u32> {
+        self.get_hashed(rows, key, hash_key(key))
+    }
+
+    fn get_hashed(&self, rows: &RowStore, key: &KeyValue, h: u64) -> Option<u32> {
+        let mut i = h as usize & self.mask();
+        loop {
+            let (eh, slot) = self.entries[i];
+            if slot == FREE {
+                return None;
+            }
+            if eh == h && self.matches(rows, slot, key) {
+                return Some(slot);
+            }
+            i = (i + 1) & self.mask();
+        }
+    }
+
+    /// The first slot whose entry has hash `h` (the caller checks the key).
+    fn candidate(&self, h: u64) -> Option<u32> {
+        let mut i = h as usize & self.mask();
+        loop {
+            let (eh, slot) = self.entries[i];
+            if slot == FREE {
+                return None;
+            }
+            if eh == h {
+                return Some(slot);
+            }
+            i = (i + 1) & self.mask();
+        }
+    }
+
+    fn prefetch(&self, h: u64) {
+        prefetch(&self.entries[h as usize & self.mask()]);
+    }
+
+    /// Adds `slot` under `key` (not present yet).
+    fn insert(&mut self, key: &KeyValue, slot: u32) {
+        if (self.len + 1) * 2 > self.entries.len() {
+            let doubled = vec![(0, FREE); self.entries.len() * 2];
+            let old = std::mem::replace(&mut self.entries, doubled);
+            for (h, s) in old {
+                if s != FREE {
+                    self.place(h, s);
+                }
+            }
+        }
+        self.place(hash_key(key), slot);
+        self.len += 1;
+    }
+
+    fn place(&mut self, h: u64, slot: u32) {
+        let mut i = h as usize & self.mask();
+        while self.entries[i].1 != FREE {
+            i = (i + 1) & self.mask();
+        }
+        self.entries[i] = (h, slot);
+    }
+
+    /// Removes the entry of `slot` (keyed `key`), shifting later entries of the probe run back.
+    fn remove(&mut self, key: &KeyValue, slot: u32) {
+        let h = hash_key(key);
+        let mask = self.mask();
+        let mut i = h as usize & mask;
+        loop {
+            let (_, s) = self.entries[i];
+            if s == FREE {
+                return;
+            }
+            if s == slot {
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+        self.len -= 1;
+        let mut hole = i;
+        let mut j = i;
+        loop {
+            j = (j + 1) & mask;
+            let (eh, s) = self.entries[j];
+            if s == FREE {
+                break;
+            }
+            let home = eh as usize & mask;
+            // Move the entry into the hole unless its home lies cyclically in (hole, j].
+            let stays = if hole <= j {
+                home > hole && home <= j
+            } else {
+                home > hole || home <= j
+            };
+            if !stays {
+                self.entries[hole] = self.entries[j];
+                hole = j;
+            }
+        }
+        self.entries[hole] = (0, FREE);
+    }
+}
+
+/// The primary-key index of a table: compact open addressing for a one-attribute key, a map of
+/// key tuples otherwise.
+#[derive(Debug, Clone)]
+enum PkIndex {
+    None,
+    One(SlotIndex),
+    Many(KeyMap<u32>),
+}
+
+impl PkIndex {
+    fn get(&self, rows: &RowStore, key: &[KeyValue]) -> Option<u32> {
+        match (self, key) {
+            (PkIndex::One(ix), [k]) => ix.get(rows, k),
+            (PkIndex::Many(m), _) => m.get(key).copied(),
+            _ => None,
+        }
+    }
+
+    fn insert(&mut self, key: &[KeyValue], slot: u32) {
+        match (self, key) {
+            (PkIndex::One(ix), [k]) => ix.insert(k, slot),
+            (PkIndex::Many(m), _) => m.insert(key, slot),
+            _ => {}
+        }
+    }
+
+    fn remove(&mut self, rows: &RowStore, key: &[KeyValue], slot: u32) {
+        if self.get(rows, key) != Some(slot) {
+            return;
+        }
+        match (self, key) {
+            (PkIndex::One(ix), [k]) => ix.remove(k, slot),
+            (PkIndex::Many(m), _) => {
+                m.remove(key);
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Builds the key of `row` over `cols` into `buf`.
 fn key_of(row: &[Value], cols: &[usize], buf: &mut Vec<KeyValue>) {
     buf.clear();
@@ -281,7 +462,7 @@ pub struct TableStore {
     pub name: String,
     rows: RowStore,
     pk: Vec<usize>,
-    pk_map: KeyMap<u32>,
+    pk_map: PkIndex,
     /// (columns, key → slots in the order they entered the bucket)
     indexes: Vec<(Vec<usize>, KeyMap<Vec<u32>>)>,
     max_size: Option<usize>,
@@ -294,7 +475,11 @@ impl TableStore {
             name: plan.name.clone(),
             rows: RowStore::new(plan.schema.len()),
             pk: plan.primary_key.clone(),
-            pk_map: KeyMap::new(plan.primary_key.len()),
+            pk_map: match plan.primary_key.as_slice() {
+                [] => PkIndex::None,
+                [c] => PkIndex::One(SlotIndex::new(*c)),
+                _ => PkIndex::Many(KeyMap::new(plan.primary_key.len())),
+            },
             indexes: plan
                 .indexes
                 .iter()
@@ -333,7 +518,7 @@ impl TableStore {
         if !self.pk.is_empty() {
             let mut key = std::mem::take(&mut self.key);
             key_of(row, &self.pk, &mut key);
-            let existing = self.pk_map.get(&key[..]).copied();
+            let existing = self.pk_map.get(&self.rows, &key);
             self.key = key;
             if let Some(slot) = existing {
                 self.update(slot, row);
@@ -372,9 +557,7 @@ impl TableStore {
         let mut key = std::mem::take(&mut self.key);
         if !self.pk.is_empty() {
             key_of(self.rows.row(slot), &self.pk, &mut key);
-            if self.pk_map.get(&key[..]) == Some(&slot) {
-                self.pk_map.remove(&key[..]);
-            }
+            self.pk_map.remove(&self.rows, &key, slot);
         }
         for (cols, map) in &mut self.indexes {
             key_of(self.rows.row(slot), cols, &mut key);
@@ -408,7 +591,7 @@ impl TableStore {
         if !self.pk.is_empty() {
             let mut key = std::mem::take(&mut self.key);
             key_of(row, &self.pk, &mut key);
-            let clash = self.pk_map.get(&key[..]).copied();
+            let clash = self.pk_map.get(&self.rows, &key);
             self.key = key;
             if let Some(other) = clash.filter(|&o| o != slot) {
                 self.remove(other);
@@ -425,7 +608,7 @@ impl TableStore {
             return;
         }
         match index {
-            TableIndex::PrimaryKey => out.extend(self.pk_map.get(key).copied()),
+            TableIndex::PrimaryKey => out.extend(self.pk_map.get(&self.rows, key)),
             TableIndex::Secondary(i) => {
                 if let Some(bucket) = self.indexes.get(i).and_then(|(_, m)| m.get(key)) {
                     out.extend_from_slice(bucket);
@@ -445,7 +628,7 @@ impl TableStore {
         }
         let start = out.len();
         match index {
-            TableIndex::PrimaryKey => out.extend(self.pk_map.get(key).copied()),
+            TableIndex::PrimaryKey => out.extend(self.pk_map.get(&self.rows, key)),
             TableIndex::Secondary(i) => {
                 if let Some(bucket) = self.indexes.get(i).and_then(|(_, m)| m.get(key)) {
                     out.extend_from_slice(bucket);
@@ -475,9 +658,71 @@ impl TableStore {
     /// Whether a row has this single-column primary key (`x IN Table`).
     pub fn contains_key(&self, key: &KeyValue) -> bool {
         match &self.pk_map {
-            KeyMap::One(m) => m.contains_key(key),
-            KeyMap::Many(_) => false,
+            PkIndex::One(ix) => ix.get(&self.rows, key).is_some(),
+            _ => false,
         }
+    }
+
+    /// Looks up `keys` (`width` values each) in `index`, appending each key's matches to
+    /// `slots` and its range of `slots` to `ranges`. Primary-key lookups of a one-attribute key
+    /// are pipelined: every bucket is prefetched, then every candidate row, and only then are
+    /// keys compared — the cache misses of the batch overlap.
+    pub fn lookup_many(
+        &self,
+        index: TableIndex,
+        keys: &[KeyValue],
+        width: usize,
+        ranges: &mut Vec<(u32, u32)>,
+        slots: &mut Vec<u32>,
+        hashes: &mut Vec<u64>,
+    ) {
+        let (TableIndex::PrimaryKey, PkIndex::One(ix), 1) = (index, &self.pk_map, width) else {
+            for key in keys.chunks_exact(width.max(1)) {
+                let from = slots.len() as u32;
+                self.lookup_append(index, key, slots);
+                ranges.push((from, slots.len() as u32));
+            }
+            return;
+        };
+        // Software pipelining: a bucket is requested AHEAD keys before it is probed (a
+        // processor keeps only a few dozen misses in flight, so requesting all at once would
+        // lose most), and each candidate row is requested as soon as its slot is known.
+        const AHEAD: usize = 16;
+        hashes.clear();
+        hashes.extend(keys.iter().map(hash_key));
+        for &h in hashes.iter().take(AHEAD) {
+            ix.prefetch(h);
+        }
+        let base = slots.len();
+        for (i, (k, &h)) in keys.iter().zip(hashes.iter()).enumerate() {
+            if let Some(&ahead) = hashes.get(i + AHEAD) {
+                ix.prefetch(ahead);
+            }
+            let c = if k.0.is_null() { None } else { ix.candidate(h) };
+            slots.push(c.unwrap_or(FREE));
+            if let Some(s) = c {
+                prefetch(self.rows.row(s).as_ptr());
+            }
+        }
+        for (i, (k, &h)) in keys.iter().zip(hashes.iter()).enumerate() {
+            let s = slots[base + i];
+            if s != FREE && !ix.matches(&self.rows, s, k) {
+                // Another key with the same 64-bit hash came first in the probe run.
+                slots[base + i] = ix.get_hashed(&self.rows, k, h).unwrap_or(FREE);
+            }
+        }
+        // Compact: one range per key, empty when nothing matched.
+        let mut w = base;
+        for i in base..slots.len() {
+            let s = slots[i];
+            let from = w as u32;
+            if s != FREE {
+                slots[w] = s;
+                w += 1;
+            }
+            ranges.push((from, w as u32));
+        }
+        slots.truncate(w);
     }
 }
 
@@ -795,6 +1040,66 @@ mod tests {
         assert_eq!(b.lookup(&k(2)).count(), 0);
         assert_eq!(b.len(), 1);
         assert_eq!(b.lookup(&[KeyValue(Value::Null)]).count(), 0);
+    }
+
+    #[test]
+    fn slot_index_matches_a_map_model() {
+        // Random inserts, replacements and deletes against a HashMap model (exercises growth
+        // and the backward shift of deletion).
+        let mut t = table(vec![0], vec![], None);
+        let mut model: std::collections::HashMap<i32, String> = Default::default();
+        let mut x: u64 = 7;
+        for step in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let id = (x % 500) as i32;
+            if x % 3 == 0 {
+                let mut s = Vec::new();
+                t.lookup(
+                    TableIndex::PrimaryKey,
+                    &[key_value(&Value::Int(id))],
+                    &mut s,
+                );
+                for slot in s {
+                    t.remove(slot);
+                }
+                model.remove(&id);
+            } else {
+                let v = format!("v{step}");
+                t.insert(&[Value::Int(id), Value::from(v.as_str())]);
+                model.insert(id, v);
+            }
+            if step % 1000 == 0 {
+                assert_eq!(t.len(), model.len());
+                for id in 0..500 {
+                    let mut s = Vec::new();
+                    t.lookup(
+                        TableIndex::PrimaryKey,
+                        &[key_value(&Value::Int(id))],
+                        &mut s,
+                    );
+                    let got = s.first().map(|&slot| t.row(slot)[1].to_string());
+                    assert_eq!(got.as_ref(), model.get(&id), "id {id} at step {step}");
+                }
+            }
+        }
+        // Batched lookups agree with single ones.
+        let keys: Vec<KeyValue> = (0..600).map(|i| key_value(&Value::Long(i))).collect();
+        let (mut ranges, mut slots, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
+        t.lookup_many(
+            TableIndex::PrimaryKey,
+            &keys,
+            1,
+            &mut ranges,
+            &mut slots,
+            &mut hashes,
+        );
+        for (i, &(from, to)) in ranges.iter().enumerate() {
+            let mut s = Vec::new();
+            t.lookup(TableIndex::PrimaryKey, &keys[i..i + 1], &mut s);
+            assert_eq!(&slots[from as usize..to as usize], &s[..]);
+        }
     }
 
     #[test]
