@@ -402,10 +402,8 @@ impl JoinOperator {
             } else {
                 self.step_onto_side(i, k, ts, now, tables, &comps, &mut next);
             }
+            // No early exit on an empty set: a later RIGHT/FULL step still pads its own rows.
             std::mem::swap(&mut comps, &mut next);
-            if comps.is_empty() {
-                break;
-            }
         }
         for row in comps.chunks_exact(a.max(1)) {
             out.push(ts, EventKind::Current, &row[..a]);
