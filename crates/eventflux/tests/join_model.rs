@@ -283,7 +283,7 @@ fn model3(wins: [Win; 3], kinds: [Kind; 2], c_on_b: bool, evs: &[Ev3]) -> Vec<(i
         };
         type Comp = Vec<Option<(Option<i64>, i32)>>;
         let mut comps: Vec<Comp> = contents(0).into_iter().map(|r| vec![Some(r)]).collect();
-        for step in 0..2 {
+        for (step, &kind) in kinds.iter().enumerate() {
             let right = contents(step + 1);
             let key_of = |c: &Comp| -> Option<i64> {
                 let from = if step == 0 || !c_on_b { 0 } else { 1 };
@@ -302,13 +302,13 @@ fn model3(wins: [Win; 3], kinds: [Kind; 2], c_on_b: bool, evs: &[Ev3]) -> Vec<(i
                         matched[j] = true;
                     }
                 }
-                if !any && matches!(kinds[step], Kind::Left | Kind::Full) {
+                if !any && matches!(kind, Kind::Left | Kind::Full) {
                     let mut n = c.clone();
                     n.push(None);
                     next.push(n);
                 }
             }
-            if matches!(kinds[step], Kind::Right | Kind::Full) {
+            if matches!(kind, Kind::Right | Kind::Full) {
                 for (j, r) in right.iter().enumerate() {
                     if !matched[j] {
                         let mut n: Comp = vec![None; step + 1];
@@ -322,10 +322,9 @@ fn model3(wins: [Win; 3], kinds: [Kind; 2], c_on_b: bool, evs: &[Ev3]) -> Vec<(i
         for c in comps {
             if c[e.side].is_some() {
                 let mut row = Vec::new();
-                for (s, v) in c.iter().enumerate() {
+                for v in &c {
                     row.push(v.map_or(Value::Null, |v| Value::from(v.0)));
                     row.push(v.map_or(Value::Null, |v| Value::Int(v.1)));
-                    let _ = s;
                 }
                 out.push((e.ts, row));
             }

@@ -39,11 +39,13 @@ enum Retention {
     },
     /// Any other window: the window runs as for a single-stream query; the rows it emits as
     /// current are arrivals, the rows it emits as expired leave the buffer.
-    Window {
-        window: Box<dyn Window>,
-        selector: Selector,
-        emitted: Batch,
-    },
+    Window(Box<GenericWindow>),
+}
+
+struct GenericWindow {
+    window: Box<dyn Window>,
+    selector: Selector,
+    emitted: Batch,
 }
 
 struct SideRt {
@@ -182,11 +184,11 @@ impl JoinOperator {
                             message,
                             span: w.span,
                         })?;
-                        Retention::Window {
+                        Retention::Window(Box::new(GenericWindow {
                             window,
                             selector,
                             emitted: Batch::new(s.arity),
-                        }
+                        }))
                     }
                 },
             };
@@ -274,20 +276,15 @@ impl JoinOperator {
                 self.emit_for(k, x, ts, ctx, out);
                 self.retain(k, x, ts, ctx);
             }
-            Retention::Window { .. } => {
+            Retention::Window(_) => {
                 let mut one = std::mem::take(&mut self.one);
                 one.reset(x.len());
                 one.push(ts, EventKind::Current, x);
                 let stage = ctx.stage;
                 ctx.stage = k as u32;
-                if let Retention::Window {
-                    window,
-                    selector,
-                    emitted,
-                } = &mut self.sides[k].retention
-                {
-                    emitted.clear();
-                    window.process(&one, ctx, selector, emitted);
+                if let Retention::Window(g) = &mut self.sides[k].retention {
+                    g.emitted.clear();
+                    g.window.process(&one, ctx, &mut g.selector, &mut g.emitted);
                 }
                 ctx.stage = stage;
                 self.one = one;
@@ -298,10 +295,10 @@ impl JoinOperator {
 
     /// Rows a generic window emitted: current rows arrive, expired rows leave the buffer.
     fn handle_emitted(&mut self, k: usize, ctx: &mut OpCtx<'_>, out: &mut Batch) {
-        let Retention::Window { emitted, .. } = &mut self.sides[k].retention else {
+        let Retention::Window(g) = &mut self.sides[k].retention else {
             return;
         };
-        let batch = std::mem::take(emitted);
+        let batch = std::mem::take(&mut g.emitted);
         for r in batch.rows() {
             match r.kind {
                 EventKind::Current => {
@@ -316,8 +313,8 @@ impl JoinOperator {
                 }
             }
         }
-        if let Retention::Window { emitted, .. } = &mut self.sides[k].retention {
-            *emitted = batch;
+        if let Retention::Window(g) = &mut self.sides[k].retention {
+            g.emitted = batch;
         }
     }
 
@@ -509,11 +506,10 @@ impl JoinOperator {
             }
         }
         self.slots = slots;
-        let outer = match (k, self.steps[0].kind) {
-            (_, JoinKind::Full) => true,
-            (0, JoinKind::Left) | (1, JoinKind::Right) => true,
-            _ => false,
-        };
+        let outer = matches!(
+            (k, self.steps[0].kind),
+            (_, JoinKind::Full) | (0, JoinKind::Left) | (1, JoinKind::Right)
+        );
         if !any && outer {
             self.fill_row(k, x);
             out.push(ts, EventKind::Current, &self.row);
@@ -835,7 +831,7 @@ impl JoinOperator {
         };
         // Only when the stream side's rows join as they arrive (a batch window would join them
         // later, outside this batch).
-        if matches!(self.sides[k].retention, Retention::Window { .. }) {
+        if matches!(self.sides[k].retention, Retention::Window(_)) {
             return;
         }
         let lookup = if k == 0 {
@@ -906,33 +902,22 @@ impl BatchOperator for JoinOperator {
         if k >= self.sides.len() {
             return;
         }
-        match &mut self.sides[k].retention {
-            Retention::Window {
-                window,
-                selector,
-                emitted,
-            } => {
-                emitted.clear();
-                window.on_timer(token, ctx, selector, emitted);
-                self.expire_all(ctx.now);
-                self.handle_emitted(k, ctx, out);
-            }
-            _ => {}
+        if let Retention::Window(g) = &mut self.sides[k].retention {
+            g.emitted.clear();
+            g.window
+                .on_timer(token, ctx, &mut g.selector, &mut g.emitted);
+            self.expire_all(ctx.now);
+            self.handle_emitted(k, ctx, out);
         }
     }
 
     fn on_flush(&mut self, ctx: &mut OpCtx<'_>, out: &mut Batch) {
         for k in 0..self.sides.len() {
-            if let Retention::Window {
-                window,
-                selector,
-                emitted,
-            } = &mut self.sides[k].retention
-            {
-                emitted.clear();
+            if let Retention::Window(g) = &mut self.sides[k].retention {
+                g.emitted.clear();
                 let stage = ctx.stage;
                 ctx.stage = k as u32;
-                window.on_flush(ctx, selector, emitted);
+                g.window.on_flush(ctx, &mut g.selector, &mut g.emitted);
                 ctx.stage = stage;
                 self.handle_emitted(k, ctx, out);
             }
@@ -948,7 +933,7 @@ impl BatchOperator for JoinOperator {
             .iter()
             .map(|s| {
                 let window = match &s.retention {
-                    Retention::Window { window, .. } => window.retained(),
+                    Retention::Window(g) => g.window.retained(),
                     _ => 0,
                 };
                 s.buffer.len().max(window)
@@ -962,7 +947,7 @@ impl BatchOperator for JoinOperator {
             .map(|s| {
                 s.evicted
                     + match &s.retention {
-                        Retention::Window { window, .. } => window.evicted(),
+                        Retention::Window(g) => g.window.evicted(),
                         _ => 0,
                     }
             })

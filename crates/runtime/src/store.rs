@@ -1049,12 +1049,12 @@ mod tests {
         let mut t = table(vec![0], vec![], None);
         let mut model: std::collections::HashMap<i32, String> = Default::default();
         let mut x: u64 = 7;
-        for step in 0..20_000 {
+        for step in 0u32..20_000 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
             let id = (x % 500) as i32;
-            if x % 3 == 0 {
+            if x.is_multiple_of(3) {
                 let mut s = Vec::new();
                 t.lookup(
                     TableIndex::PrimaryKey,
@@ -1070,7 +1070,7 @@ mod tests {
                 t.insert(&[Value::Int(id), Value::from(v.as_str())]);
                 model.insert(id, v);
             }
-            if step % 1000 == 0 {
+            if step.is_multiple_of(1000) {
                 assert_eq!(t.len(), model.len());
                 for id in 0..500 {
                     let mut s = Vec::new();

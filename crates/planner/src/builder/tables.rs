@@ -26,10 +26,13 @@ const TABLE_STORES: &[&str] = &["memory", "inMemory", "cache", "postgres", "mysq
 /// Options of an in-memory table.
 const TABLE_KEYS: &[&str] = &["extension", "max_size"];
 
-/// What `*` and `alias.*` expand to: `(output name, display, slot, type)`.
+/// One column of a wildcard's expansion: `(output name, display, slot, type)`.
+pub(super) type WildColumn = (String, String, usize, Type);
+
+/// What `*` and `alias.*` expand to.
 pub(super) struct Expansion {
-    pub all: Vec<(String, String, usize, Type)>,
-    pub by_qualifier: Vec<(String, Vec<(String, String, usize, Type)>)>,
+    pub all: Vec<WildColumn>,
+    pub by_qualifier: Vec<(String, Vec<WildColumn>)>,
 }
 
 impl Expansion {
@@ -50,7 +53,7 @@ impl Expansion {
         }
     }
 
-    pub fn qualified(&self, q: &str) -> Option<&[(String, String, usize, Type)]> {
+    pub fn qualified(&self, q: &str) -> Option<&[WildColumn]> {
         self.by_qualifier
             .iter()
             .find(|(n, _)| n == q)
