@@ -80,6 +80,11 @@ pub struct JoinOperator {
     sides: Vec<SideRt>,
     steps: Vec<StepRt>,
     arity: usize,
+    /// A projection onto plain attributes fused into the join (`SELECT a.x, b.y` with nothing
+    /// between the join and the projection): the join row positions emitted, and for each the
+    /// side and the attribute within it.
+    projection: Option<Vec<usize>>,
+    projection_src: Vec<(usize, usize)>,
     /// Scratch: partial join rows (flat, `arity` values each), one join row, keys and slots.
     comps: Vec<Value>,
     next: Vec<Value>,
@@ -97,6 +102,15 @@ pub struct JoinOperator {
     pre_row: Option<usize>,
     pre_keys: Vec<KeyValue>,
     pre_hashes: Vec<u64>,
+}
+
+/// Emits a join row, or the fused projection of it.
+#[inline]
+fn push_projected(out: &mut Batch, ts: i64, row: &[Value], projection: Option<&[usize]>) {
+    match projection {
+        Some(p) => out.push_iter(ts, EventKind::Current, p.iter().map(|&i| row[i].clone())),
+        None => out.push(ts, EventKind::Current, row),
+    }
 }
 
 /// The attribute a key is, when it is exactly one attribute.
@@ -117,7 +131,12 @@ fn compile_all(es: &[TypedExpr]) -> Result<Vec<CompiledExpr>, CompileError> {
 /// Timer tokens carry no side: the side is the timer's `stage` (joins never run inside
 /// partitions, which are the other users of stages).
 impl JoinOperator {
-    pub fn new(plan: &JoinPlan, max_events: usize) -> Result<JoinOperator, CompileError> {
+    /// `projection`: join row positions to emit instead of the whole row.
+    pub fn new(
+        plan: &JoinPlan,
+        max_events: usize,
+        projection: Option<Vec<usize>>,
+    ) -> Result<JoinOperator, CompileError> {
         let n = plan.sides.len();
         let mut sides = Vec::with_capacity(n);
         for (i, s) in plan.sides.iter().enumerate() {
@@ -228,10 +247,20 @@ impl JoinOperator {
                 })
             })
             .collect::<Result<Vec<_>, CompileError>>()?;
+        let projection_src = projection
+            .iter()
+            .flatten()
+            .map(|&i| {
+                let s = plan.sides.iter().rposition(|s| s.offset <= i).unwrap_or(0);
+                (s, i - plan.sides[s].offset)
+            })
+            .collect();
         Ok(JoinOperator {
             sides,
             steps,
             arity: plan.arity,
+            projection,
+            projection_src,
             comps: Vec::new(),
             next: Vec::new(),
             row: vec![Value::Null; plan.arity],
@@ -403,7 +432,7 @@ impl JoinOperator {
             std::mem::swap(&mut comps, &mut next);
         }
         for row in comps.chunks_exact(a.max(1)) {
-            out.push(ts, EventKind::Current, &row[..a]);
+            push_projected(out, ts, &row[..a], self.projection.as_deref());
         }
         self.comps = comps;
         self.next = next;
@@ -485,8 +514,22 @@ impl JoinOperator {
             };
             match residual {
                 None => {
-                    let (first, second) = if k == 0 { (x, orow) } else { (orow, x) };
-                    out.push_iter(ts, EventKind::Current, first.iter().chain(second).cloned());
+                    if self.projection.is_some() {
+                        out.push_iter(
+                            ts,
+                            EventKind::Current,
+                            self.projection_src.iter().map(|&(s, c)| {
+                                if s == k {
+                                    x[c].clone()
+                                } else {
+                                    orow[c].clone()
+                                }
+                            }),
+                        );
+                    } else {
+                        let (first, second) = if k == 0 { (x, orow) } else { (orow, x) };
+                        out.push_iter(ts, EventKind::Current, first.iter().chain(second).cloned());
+                    }
                     any = true;
                 }
                 Some(r) => {
@@ -499,7 +542,7 @@ impl JoinOperator {
                         bindings: None,
                     };
                     if r(&ec) {
-                        out.push(ts, EventKind::Current, &self.row);
+                        push_projected(out, ts, &self.row, self.projection.as_deref());
                         any = true;
                     }
                 }
@@ -512,7 +555,7 @@ impl JoinOperator {
         );
         if !any && outer {
             self.fill_row(k, x);
-            out.push(ts, EventKind::Current, &self.row);
+            push_projected(out, ts, &self.row, self.projection.as_deref());
         }
     }
 
@@ -925,7 +968,7 @@ impl BatchOperator for JoinOperator {
     }
 
     fn output_arity(&self) -> usize {
-        self.arity
+        self.projection.as_ref().map_or(self.arity, Vec::len)
     }
 
     fn state_size(&self) -> usize {

@@ -343,13 +343,33 @@ pub fn build_pipeline(
     let mut row_arity = input_arity;
     // Where a projection runs before a stateful operator (only ahead of a rate limiter).
     let mut projecting_stage: Option<usize> = None;
-    for op in &q.operators {
+    let mut fused_projection = false;
+    for (i, op) in q.operators.iter().enumerate() {
+        if fused_projection {
+            fused_projection = false;
+            continue;
+        }
         match op {
             Operator::Join(j) => {
-                pipeline.push(Box::new(crate::join::JoinOperator::new(j, max_events)?));
-                row_arity = j.arity;
-                arity = j.arity;
-                stage.arity = j.arity;
+                // A projection onto plain attributes right after the join is done by the join.
+                let columns: Option<Vec<usize>> = match q.operators.get(i + 1) {
+                    Some(Operator::Project(cols)) if snapshot.is_none() => cols
+                        .iter()
+                        .map(|(_, e)| match &e.kind {
+                            eventflux_planner::expr::TypedExprKind::Column(c) => Some(c.index),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => None,
+                };
+                let width = columns.as_ref().map_or(j.arity, Vec::len);
+                fused_projection = columns.is_some();
+                pipeline.push(Box::new(crate::join::JoinOperator::new(
+                    j, max_events, columns,
+                )?));
+                row_arity = width;
+                arity = width;
+                stage.arity = width;
             }
             Operator::TableProbe(p) => {
                 if !stage.filters.is_empty() || stage.projection.is_some() {
