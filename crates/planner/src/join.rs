@@ -129,16 +129,22 @@ pub enum TableIndex {
 pub struct TableLookup {
     pub index: TableIndex,
     pub probes: Vec<TypedExpr>,
+    /// The index's columns, for explain output.
+    pub columns: Vec<String>,
 }
 
 impl TableLookup {
     pub fn describe(&self) -> String {
         let probes: Vec<String> = self.probes.iter().map(|p| p.to_string()).collect();
         let by = match self.index {
-            TableIndex::PrimaryKey => "primary key".to_string(),
-            TableIndex::Secondary(i) => format!("index #{i}"),
+            TableIndex::PrimaryKey => "primary key",
+            TableIndex::Secondary(_) => "index",
         };
-        format!("by {by} = ({})", probes.join(", "))
+        format!(
+            "by {by} ({}) = ({})",
+            self.columns.join(", "),
+            probes.join(", ")
+        )
     }
 }
 
@@ -429,10 +435,10 @@ pub fn strip_family_cast(e: TypedExpr) -> TypedExpr {
 /// column has one, else the first secondary index covered. Returns the lookup and which pairs it
 /// used.
 pub fn choose_lookup(
-    primary_key: &[usize],
-    indexes: &[Vec<usize>],
+    table: &crate::plan::TablePlan,
     pairs: &[(usize, TypedExpr)],
 ) -> Option<(TableLookup, Vec<usize>)> {
+    let (primary_key, indexes) = (&table.primary_key, &table.indexes);
     let cover = |cols: &[usize]| -> Option<Vec<usize>> {
         if cols.is_empty() {
             return None;
@@ -441,16 +447,27 @@ pub fn choose_lookup(
             .map(|c| pairs.iter().position(|(pc, _)| pc == c))
             .collect()
     };
-    let (index, used) = match cover(primary_key) {
-        Some(used) => (TableIndex::PrimaryKey, used),
+    let (index, used, cols) = match cover(primary_key) {
+        Some(used) => (TableIndex::PrimaryKey, used, primary_key),
         None => indexes
             .iter()
             .enumerate()
-            .find_map(|(i, ix)| cover(ix).map(|u| (TableIndex::Secondary(i), u)))?,
+            .find_map(|(i, ix)| cover(ix).map(|u| (TableIndex::Secondary(i), u, ix)))?,
     };
     let probes = used
         .iter()
         .map(|&p| strip_family_cast(pairs[p].1.clone()))
         .collect();
-    Some((TableLookup { index, probes }, used))
+    let columns = cols
+        .iter()
+        .map(|&c| table.schema.attributes[c].name.clone())
+        .collect();
+    Some((
+        TableLookup {
+            index,
+            probes,
+            columns,
+        },
+        used,
+    ))
 }

@@ -1212,7 +1212,7 @@ impl Builder<'_> {
                         .filter(|(_, (_, r, _))| plain_column(r).is_some())
                         .map(|(k, _)| k)
                         .collect();
-                    let chosen = choose_lookup(&t.primary_key, &t.indexes, &cols);
+                    let chosen = choose_lookup(t, &cols);
                     let used: Vec<usize> = chosen
                         .as_ref()
                         .map(|(_, u)| u.iter().map(|&k| by_col[k]).collect())
@@ -1243,7 +1243,7 @@ impl Builder<'_> {
                         .filter(|(_, (l, _, _))| plain_column(l).is_some())
                         .map(|(k, _)| k)
                         .collect();
-                    let chosen = choose_lookup(&t.primary_key, &t.indexes, &cols);
+                    let chosen = choose_lookup(t, &cols);
                     let used: Vec<usize> = chosen
                         .as_ref()
                         .map(|(_, u)| u.iter().map(|&k| by_col[k]).collect())
@@ -1407,7 +1407,7 @@ fn table_condition(
             }
         }
     }
-    let chosen = choose_lookup(&t.primary_key, &t.indexes, &pairs);
+    let chosen = choose_lookup(t, &pairs);
     let used: Vec<usize> = chosen
         .as_ref()
         .map(|(_, u)| u.iter().map(|&p| pair_terms[p]).collect())
