@@ -85,6 +85,8 @@ pub struct JoinOperator {
     /// side and the attribute within it.
     projection: Option<Vec<usize>>,
     projection_src: Vec<(usize, usize)>,
+    /// A projection with expressions fused into the join (evaluated over the join row).
+    exprs: Option<Vec<CompiledExpr>>,
     /// Scratch: partial join rows (flat, `arity` values each), one join row, keys and slots.
     comps: Vec<Value>,
     next: Vec<Value>,
@@ -104,12 +106,30 @@ pub struct JoinOperator {
     pre_hashes: Vec<u64>,
 }
 
+/// How the join emits a row: whole, projected onto attributes, or through the fused
+/// projection's expressions.
+#[derive(Clone, Copy)]
+struct Shape<'a> {
+    columns: Option<&'a [usize]>,
+    exprs: Option<&'a [CompiledExpr]>,
+    now: i64,
+}
+
 /// Emits a join row, or the fused projection of it.
 #[inline]
-fn push_projected(out: &mut Batch, ts: i64, row: &[Value], projection: Option<&[usize]>) {
-    match projection {
-        Some(p) => out.push_iter(ts, EventKind::Current, p.iter().map(|&i| row[i].clone())),
-        None => out.push(ts, EventKind::Current, row),
+fn push_projected(out: &mut Batch, ts: i64, row: &[Value], shape: Shape<'_>) {
+    match (shape.exprs, shape.columns) {
+        (Some(exprs), _) => {
+            let ec = EvalCtx {
+                row,
+                ts,
+                now: shape.now,
+                bindings: None,
+            };
+            out.push_iter(ts, EventKind::Current, exprs.iter().map(|e| e(&ec)))
+        }
+        (None, Some(p)) => out.push_iter(ts, EventKind::Current, p.iter().map(|&i| row[i].clone())),
+        (None, None) => out.push(ts, EventKind::Current, row),
     }
 }
 
@@ -131,11 +151,13 @@ fn compile_all(es: &[TypedExpr]) -> Result<Vec<CompiledExpr>, CompileError> {
 /// Timer tokens carry no side: the side is the timer's `stage` (joins never run inside
 /// partitions, which are the other users of stages).
 impl JoinOperator {
-    /// `projection`: join row positions to emit instead of the whole row.
+    /// `projection`: join row positions to emit instead of the whole row; `exprs`: expressions
+    /// over the join row to emit instead.
     pub fn new(
         plan: &JoinPlan,
         max_events: usize,
         projection: Option<Vec<usize>>,
+        exprs: Option<Vec<CompiledExpr>>,
     ) -> Result<JoinOperator, CompileError> {
         let n = plan.sides.len();
         let mut sides = Vec::with_capacity(n);
@@ -261,6 +283,7 @@ impl JoinOperator {
             arity: plan.arity,
             projection,
             projection_src,
+            exprs,
             comps: Vec::new(),
             next: Vec::new(),
             row: vec![Value::Null; plan.arity],
@@ -432,7 +455,7 @@ impl JoinOperator {
             std::mem::swap(&mut comps, &mut next);
         }
         for row in comps.chunks_exact(a.max(1)) {
-            push_projected(out, ts, &row[..a], self.projection.as_deref());
+            push_projected(out, ts, &row[..a], self.shape(now));
         }
         self.comps = comps;
         self.next = next;
@@ -513,6 +536,17 @@ impl JoinOperator {
                 },
             };
             match residual {
+                None if self.exprs.is_some() => {
+                    self.row[x_off..x_off + x.len()].clone_from_slice(x);
+                    self.row[o_off..o_off + orow.len()].clone_from_slice(orow);
+                    let shape = Shape {
+                        columns: None,
+                        exprs: self.exprs.as_deref(),
+                        now,
+                    };
+                    push_projected(out, ts, &self.row, shape);
+                    any = true;
+                }
                 None => {
                     if self.projection.is_some() {
                         out.push_iter(
@@ -542,7 +576,7 @@ impl JoinOperator {
                         bindings: None,
                     };
                     if r(&ec) {
-                        push_projected(out, ts, &self.row, self.projection.as_deref());
+                        push_projected(out, ts, &self.row, self.shape(now));
                         any = true;
                     }
                 }
@@ -555,7 +589,15 @@ impl JoinOperator {
         );
         if !any && outer {
             self.fill_row(k, x);
-            push_projected(out, ts, &self.row, self.projection.as_deref());
+            push_projected(out, ts, &self.row, self.shape(now));
+        }
+    }
+
+    fn shape(&self, now: i64) -> Shape<'_> {
+        Shape {
+            columns: self.projection.as_deref(),
+            exprs: self.exprs.as_deref(),
+            now,
         }
     }
 
@@ -968,7 +1010,11 @@ impl BatchOperator for JoinOperator {
     }
 
     fn output_arity(&self) -> usize {
-        self.projection.as_ref().map_or(self.arity, Vec::len)
+        match (&self.exprs, &self.projection) {
+            (Some(e), _) => e.len(),
+            (None, Some(p)) => p.len(),
+            (None, None) => self.arity,
+        }
     }
 
     fn state_size(&self) -> usize {

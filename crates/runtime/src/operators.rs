@@ -362,10 +362,23 @@ pub fn build_pipeline(
                         .collect(),
                     _ => None,
                 };
-                let width = columns.as_ref().map_or(j.arity, Vec::len);
-                fused_projection = columns.is_some();
+                // Otherwise a projection with expressions is evaluated by the join too.
+                let exprs = match (&columns, q.operators.get(i + 1)) {
+                    (None, Some(Operator::Project(cols))) if snapshot.is_none() => Some(
+                        cols.iter()
+                            .map(|(_, e)| compile_expr(e))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                    _ => None,
+                };
+                let width = match (&columns, &exprs) {
+                    (Some(c), _) => c.len(),
+                    (None, Some(e)) => e.len(),
+                    (None, None) => j.arity,
+                };
+                fused_projection = columns.is_some() || exprs.is_some();
                 pipeline.push(Box::new(crate::join::JoinOperator::new(
-                    j, max_events, columns,
+                    j, max_events, columns, exprs,
                 )?));
                 row_arity = width;
                 arity = width;
