@@ -323,7 +323,7 @@ pub const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "W9",
-        description: "stream-stream inner join, WINDOW('time', 1 sec) each side, ON symbol (1 000 symbols), 10 000 events per virtual second (5 000 retained per side, ~5 matches per event)",
+        description: "stream-stream inner join, WINDOW('time', 1 sec) each side, ON symbol (1 000 symbols), 2 000 events per virtual second (1 000 retained per side, ~1 match per event)",
         sql: "CREATE STREAM Quotes (symbol STRING, bid DOUBLE);\n\
               CREATE STREAM Trades (symbol STRING, price DOUBLE);\n\
               INSERT INTO Out SELECT q.symbol, q.bid, t.price\n\
@@ -334,6 +334,23 @@ pub const WORKLOADS: &[Workload] = &[
         generate: gen_quote_or_trade,
         symbols: 1000,
         events_per_sec: 2_000,
+        default_events: 0,
+        cyclic: true,
+        preload: None,
+    },
+    Workload {
+        name: "W9-dense",
+        description: "W9 at 10 000 events per virtual second: 5 000 rows retained per side, ~5 matches per event",
+        sql: "CREATE STREAM Quotes (symbol STRING, bid DOUBLE);\n\
+              CREATE STREAM Trades (symbol STRING, price DOUBLE);\n\
+              INSERT INTO Out SELECT q.symbol, q.bid, t.price\n\
+              FROM Quotes WINDOW('time', 1 sec) AS q JOIN Trades WINDOW('time', 1 sec) AS t\n\
+              ON q.symbol = t.symbol;\n",
+        inputs: &["Quotes", "Trades"],
+        output: "Out",
+        generate: gen_quote_or_trade,
+        symbols: 1000,
+        events_per_sec: 10_000,
         default_events: 0,
         cyclic: true,
         preload: None,

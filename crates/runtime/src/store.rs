@@ -803,9 +803,10 @@ impl JoinBuffer {
     fn bucket_mut(&mut self, slot: u32) -> Option<&mut VecDeque<u32>> {
         match self.key_col {
             Some(c) => {
-                let k = key_ref(&self.rows.row(slot)[c]).into_owned();
+                // Borrowed from the stored row: no copy of the key.
+                let k = key_ref(&self.rows.row(slot)[c]);
                 match &mut self.index {
-                    KeyMap::One(m) => m.get_mut(&k),
+                    KeyMap::One(m) => m.get_mut(&*k),
                     KeyMap::Many(_) => None,
                 }
             }
