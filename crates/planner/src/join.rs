@@ -26,6 +26,8 @@ pub struct JoinSide {
     pub arity: usize,
     /// `Stream[cond]`: over the side's own row, applied before its window.
     pub filter: Option<TypedExpr>,
+    /// `IN Table` tests of the filter: their results are columns after the side's attributes.
+    pub filter_probes: Vec<TableProbe>,
     /// What the side retains; `None`: a stream side retains nothing (its arrivals only probe).
     pub window: Option<WindowPlan>,
     /// Whether the side's arrivals produce output (false for tables and for the other sides of a

@@ -53,6 +53,9 @@ struct SideRt {
     offset: usize,
     arity: usize,
     filter: Option<CompiledPredicate>,
+    /// `IN Table` tests of the filter (table, key over the side's row); the filter reads their
+    /// results after the side's attributes.
+    filter_probes: Vec<(usize, CompiledExpr)>,
     triggers: bool,
     /// Whether some other side probes this one (otherwise nothing is retained).
     retain: bool,
@@ -104,6 +107,8 @@ pub struct JoinOperator {
     pre_row: Option<usize>,
     pre_keys: Vec<KeyValue>,
     pre_hashes: Vec<u64>,
+    /// Scratch: a side's row followed by its filter's `IN Table` results.
+    filter_row: Vec<Value>,
 }
 
 /// How the join emits a row: whole, projected onto attributes, or through the fused
@@ -238,6 +243,11 @@ impl JoinOperator {
                 offset: s.offset,
                 arity: s.arity,
                 filter: s.filter.as_ref().map(compile_predicate).transpose()?,
+                filter_probes: s
+                    .filter_probes
+                    .iter()
+                    .map(|p| Ok((p.table, compile_expr(&p.key)?)))
+                    .collect::<Result<_, CompileError>>()?,
                 triggers: s.triggers,
                 retain: probed && s.window.is_some(),
                 key: compile_all(&s.key)?,
@@ -297,6 +307,7 @@ impl JoinOperator {
             pre_row: None,
             pre_keys: Vec::new(),
             pre_hashes: Vec::new(),
+            filter_row: Vec::new(),
         })
     }
 
@@ -965,13 +976,34 @@ impl BatchOperator for JoinOperator {
                     continue;
                 }
                 if let Some(f) = &self.sides[k].filter {
+                    let side = &self.sides[k];
                     let ec = EvalCtx {
                         row: r.values,
                         ts: r.ts,
                         now: ctx.now,
                         bindings: None,
                     };
-                    if !f(&ec) {
+                    let pass =
+                        if side.filter_probes.is_empty() {
+                            f(&ec)
+                        } else {
+                            // The row followed by the IN tests' results.
+                            let row = &mut self.filter_row;
+                            row.clear();
+                            row.extend_from_slice(r.values);
+                            for (table, key) in &side.filter_probes {
+                                let k = key(&ec);
+                                row.push(if k.is_null() {
+                                    Value::Null
+                                } else {
+                                    Value::Bool(ctx.tables.get(*table).is_some_and(|t| {
+                                        t.contains_key(&crate::store::key_value(&k))
+                                    }))
+                                });
+                            }
+                            f(&EvalCtx { row, ..ec })
+                        };
+                    if !pass {
                         continue;
                     }
                 }

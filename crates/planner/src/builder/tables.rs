@@ -1111,11 +1111,17 @@ impl Builder<'_> {
                     ));
                 }
             }
+            // `IN Table` tests of the filter are columns after the side's own attributes.
+            let filter_probes = ProbeSink::new(
+                &self.plan,
+                info.schema.len(),
+                r.filter.as_ref().map_or(0, count_expr),
+            );
             let scope = StreamScope {
                 stream: &info.stream,
                 alias: info.alias.as_deref(),
                 schema: &info.schema,
-                probes: None,
+                probes: Some(&filter_probes),
             };
             let filter = match (&r.filter, is_table) {
                 (Some(f), false) => ExprChecker::new(&scope, &mut diags)
@@ -1124,6 +1130,7 @@ impl Builder<'_> {
                     .ok(),
                 _ => None,
             };
+            let filter_probes = filter_probes.finish();
             let window = match (&r.window, is_table) {
                 (Some(w), false) => {
                     let plan = check_window(w, &info.schema, &info.stream, &mut diags);
@@ -1154,6 +1161,7 @@ impl Builder<'_> {
                 offset: info.offset,
                 arity: info.schema.len(),
                 filter,
+                filter_probes,
                 window,
                 triggers: !is_table && (unidirectional.is_empty() || unidirectional.contains(&i)),
                 key: Vec::new(),
