@@ -27,6 +27,17 @@ pub struct Workload {
     /// Events do not depend on their number: the in-process run may cycle through a pool of
     /// pre-generated batches (restamped with fresh times) instead of generating every event.
     pub cyclic: bool,
+    /// Rows sent before the measured events (e.g. a table loaded through an INSERT INTO
+    /// query); they are not timed in-process, and come first in the replay file.
+    pub preload: Option<Preload>,
+}
+
+/// Rows sent to one stream before a workload's events.
+pub struct Preload {
+    pub stream: &'static str,
+    pub rows: u64,
+    /// Fills the values of row number `i`.
+    pub generate: fn(u64, &mut Vec<Value>),
 }
 
 impl Workload {
@@ -141,6 +152,7 @@ pub const WORKLOADS: &[Workload] = &[
         events_per_sec: 0,
         default_events: 0,
         cyclic: true,
+        preload: None,
     },
     Workload {
         name: "W2",
@@ -155,6 +167,7 @@ pub const WORKLOADS: &[Workload] = &[
         events_per_sec: 1_000_000,
         default_events: 0,
         cyclic: true,
+        preload: None,
     },
     Workload {
         name: "W3",
@@ -170,6 +183,7 @@ pub const WORKLOADS: &[Workload] = &[
         events_per_sec: 0,
         default_events: 0,
         cyclic: true,
+        preload: None,
     },
     Workload {
         name: "W3-len10",
@@ -185,6 +199,7 @@ pub const WORKLOADS: &[Workload] = &[
         events_per_sec: 0,
         default_events: 0,
         cyclic: true,
+        preload: None,
     },
     Workload {
         name: "W3-len10000",
@@ -200,6 +215,7 @@ pub const WORKLOADS: &[Workload] = &[
         events_per_sec: 0,
         default_events: 0,
         cyclic: true,
+        preload: None,
     },
     Workload {
         name: "W3-mem",
@@ -215,6 +231,7 @@ pub const WORKLOADS: &[Workload] = &[
         events_per_sec: 0,
         default_events: 12_000_000,
         cyclic: true,
+        preload: None,
     },
     Workload {
         name: "W4",
@@ -231,6 +248,7 @@ pub const WORKLOADS: &[Workload] = &[
         events_per_sec: 200,
         default_events: 0,
         cyclic: true,
+        preload: None,
     },
     Workload {
         name: "W4-dense",
@@ -247,6 +265,7 @@ pub const WORKLOADS: &[Workload] = &[
         events_per_sec: 1000,
         default_events: 0,
         cyclic: true,
+        preload: None,
     },
     Workload {
         name: "W5",
@@ -262,6 +281,7 @@ pub const WORKLOADS: &[Workload] = &[
         events_per_sec: 30_000,
         default_events: 6_000_000,
         cyclic: false,
+        preload: None,
     },
     Workload {
         name: "W6",
@@ -277,8 +297,95 @@ pub const WORKLOADS: &[Workload] = &[
         events_per_sec: 20_000,
         default_events: 0,
         cyclic: true,
+        preload: None,
+    },
+    Workload {
+        name: "W7",
+        description: "stream-table enrichment: Orders JOIN Products ON primary key, 100 000 products loaded through INSERT INTO before timing",
+        sql: "CREATE TABLE Products (id LONG, name STRING, price DOUBLE, PRIMARY KEY (id));\n\
+              CREATE STREAM ProductLoad (id LONG, name STRING, price DOUBLE);\n\
+              CREATE STREAM Orders (product LONG, qty INT);\n\
+              INSERT INTO Products SELECT id, name, price FROM ProductLoad;\n\
+              INSERT INTO Out SELECT o.product, p.name, o.qty * p.price AS total\n\
+              FROM Orders AS o JOIN Products AS p ON o.product = p.id;\n",
+        inputs: &["Orders"],
+        output: "Out",
+        generate: gen_order,
+        symbols: 1,
+        events_per_sec: 0,
+        default_events: 0,
+        cyclic: true,
+        preload: Some(Preload {
+            stream: "ProductLoad",
+            rows: PRODUCTS,
+            generate: gen_product,
+        }),
+    },
+    Workload {
+        name: "W9",
+        description: "stream-stream inner join, WINDOW('time', 1 sec) each side, ON symbol (1 000 symbols), 2 000 events per virtual second (1 000 retained per side, ~1 match per event)",
+        sql: "CREATE STREAM Quotes (symbol STRING, bid DOUBLE);\n\
+              CREATE STREAM Trades (symbol STRING, price DOUBLE);\n\
+              INSERT INTO Out SELECT q.symbol, q.bid, t.price\n\
+              FROM Quotes WINDOW('time', 1 sec) AS q JOIN Trades WINDOW('time', 1 sec) AS t\n\
+              ON q.symbol = t.symbol;\n",
+        inputs: &["Quotes", "Trades"],
+        output: "Out",
+        generate: gen_quote_or_trade,
+        symbols: 1000,
+        events_per_sec: 2_000,
+        default_events: 0,
+        cyclic: true,
+        preload: None,
+    },
+    Workload {
+        name: "W9-dense",
+        description: "W9 at 10 000 events per virtual second: 5 000 rows retained per side, ~5 matches per event",
+        sql: "CREATE STREAM Quotes (symbol STRING, bid DOUBLE);\n\
+              CREATE STREAM Trades (symbol STRING, price DOUBLE);\n\
+              INSERT INTO Out SELECT q.symbol, q.bid, t.price\n\
+              FROM Quotes WINDOW('time', 1 sec) AS q JOIN Trades WINDOW('time', 1 sec) AS t\n\
+              ON q.symbol = t.symbol;\n",
+        inputs: &["Quotes", "Trades"],
+        output: "Out",
+        generate: gen_quote_or_trade,
+        symbols: 1000,
+        events_per_sec: 10_000,
+        default_events: 0,
+        cyclic: true,
+        preload: None,
     },
 ];
+
+/// Products in W7's table.
+const PRODUCTS: u64 = 100_000;
+
+fn gen_product(i: u64, out: &mut Vec<Value>) {
+    out.clear();
+    out.extend([
+        Value::Long(i as i64),
+        Value::from(format!("product-{i}")),
+        Value::Double(1.0 + (i % 1000) as f64 / 10.0),
+    ]);
+}
+
+/// Orders for a uniformly random product of W7's table.
+fn gen_order(g: &mut Gen, _i: u64, out: &mut Vec<Value>) -> usize {
+    out.clear();
+    let product = (g.next_u64() % PRODUCTS) as i64;
+    let qty = (g.next_u64() % 10) as i32 + 1;
+    out.extend([Value::Long(product), Value::Int(qty)]);
+    0
+}
+
+/// A quote or a trade (half each) for a random symbol.
+fn gen_quote_or_trade(g: &mut Gen, _i: u64, out: &mut Vec<Value>) -> usize {
+    out.clear();
+    let r = g.next_u64();
+    let k = ((r >> 1) % g.symbols.len() as u64) as usize;
+    out.extend([g.symbols[k].clone(), Value::Double(g.next_f64() * 100.0)]);
+    (r & 1) as usize
+}
 
 pub fn find(name: &str) -> Option<&'static Workload> {
     WORKLOADS.iter().find(|w| w.name.eq_ignore_ascii_case(name))
@@ -373,6 +480,20 @@ fn build(w: &Workload) -> Result<Built, String> {
         let input = app.input(name).map_err(|e| e.to_string())?;
         arities.push(app.plan().streams[input.stream_id()].schema.len());
         inputs.push(input);
+    }
+    if let Some(p) = &w.preload {
+        let input = app.input(p.stream).map_err(|e| e.to_string())?;
+        let arity = app.plan().streams[input.stream_id()].schema.len();
+        let mut batch = Batch::new(arity);
+        let mut vals = Vec::new();
+        for i in 0..p.rows {
+            (p.generate)(i, &mut vals);
+            batch.push(0, EventKind::Current, &vals);
+            if batch.len() == 1024 || i + 1 == p.rows {
+                app.send_batch(input, &batch).map_err(|e| e.to_string())?;
+                batch.clear();
+            }
+        }
     }
     Ok(Built {
         app,
@@ -543,9 +664,26 @@ pub fn write_replay_file(w: &Workload, events: u64, path: &std::path::Path) -> s
             eventflux_connectors::RowEncoder::new(&app.plan().streams[id].schema),
         ));
     }
-    let mut gen = Gen::new(42, w.symbols);
     let mut vals = Vec::new();
     let mut line = Vec::with_capacity(256);
+    if let Some(p) = &w.preload {
+        let id = app
+            .plan()
+            .stream_id(p.stream)
+            .ok_or_else(|| std::io::Error::other("no preload stream"))?;
+        let encoder = eventflux_connectors::RowEncoder::new(&app.plan().streams[id].schema);
+        for i in 0..p.rows {
+            (p.generate)(i, &mut vals);
+            line.clear();
+            line.extend_from_slice(
+                format!("{{\"stream\": \"{}\", \"ts\": 0, \"data\": ", p.stream).as_bytes(),
+            );
+            encoder.encode(&vals, &mut line);
+            line.extend_from_slice(b"}\n");
+            out.write_all(&line)?;
+        }
+    }
+    let mut gen = Gen::new(42, w.symbols);
     for i in 0..events {
         let input = (w.generate)(&mut gen, i, &mut vals);
         let (prefix, encoder) = &encoders[input];

@@ -51,8 +51,13 @@ pub fn check(path: &str) -> Result<String, Failure> {
     let app = compile(path)?;
     let plan = app.plan();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let tables = if plan.tables.is_empty() {
+        String::new()
+    } else {
+        format!("{}, ", plural(plan.tables.len(), "table"))
+    };
     Ok(format!(
-        "{path}: ok ({}, {})\n",
+        "{path}: ok ({}, {tables}{})\n",
         plural(plan.streams.len(), "stream"),
         plural(plan.queries.len(), "query")
     )
@@ -86,6 +91,14 @@ fn explain_dot(plan: &crate::AppPlan) -> String {
             dot_escape(&s.schema.to_string())
         );
     }
+    for (i, t) in plan.tables.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  t{i} [shape=cylinder, label=\"{}\\n{}\"];",
+            dot_escape(&t.name),
+            dot_escape(&t.schema.to_string())
+        );
+    }
     for (qi, q) in plan.queries.iter().enumerate() {
         let mut label = format!("query '{}'", q.name);
         for op in &q.operators {
@@ -111,7 +124,35 @@ fn explain_dot(plan: &crate::AppPlan) -> String {
         for &input in &q.inputs {
             let _ = writeln!(out, "  s{input} -> q{qi};");
         }
-        let _ = writeln!(out, "  q{qi} -> s{};", q.target);
+        match q.target {
+            eventflux_planner::plan::QueryTarget::Stream(t) => {
+                let _ = writeln!(out, "  q{qi} -> s{t};");
+            }
+            eventflux_planner::plan::QueryTarget::Table(t) => {
+                let _ = writeln!(out, "  q{qi} -> t{t};");
+            }
+        }
+        // Tables a query reads.
+        for op in &q.operators {
+            let mut read = Vec::new();
+            match op {
+                eventflux_planner::Operator::Join(j) => {
+                    for s in &j.sides {
+                        if let eventflux_planner::join::JoinSource::Table(t) = s.source {
+                            read.push(t);
+                        }
+                    }
+                }
+                eventflux_planner::Operator::TableProbe(p) => {
+                    read.extend(p.iter().map(|p| p.table))
+                }
+                _ => {}
+            }
+            read.dedup();
+            for t in read {
+                let _ = writeln!(out, "  t{t} -> q{qi} [style=dashed];");
+            }
+        }
     }
     out.push_str("}\n");
     out

@@ -177,3 +177,54 @@ proptest! {
         prop_assert_eq!(run(&[1]), run(&cuts));
     }
 }
+
+#[test]
+fn join_and_table_state_is_bounded_and_visible_in_stats() {
+    let sql = "CREATE STREAM A (k INT, v INT);\n\
+               CREATE STREAM B (k INT, w INT);\n\
+               CREATE TABLE T (k INT, v INT, PRIMARY KEY (k)) WITH (extension = 'cache', max_size = '2');\n\
+               @name('j') @option('window.max_events', '3')\n\
+               INSERT INTO Out SELECT a.v, b.w FROM A WINDOW('length', 100) AS a JOIN B WINDOW('time', 1 sec) AS b ON a.k = b.k;\n\
+               INSERT INTO T SELECT k, v FROM A;";
+    let mut app = App::from_sql(sql).unwrap();
+    let out = collect(&mut app, "Out");
+    let (a, b) = (app.input("A").unwrap(), app.input("B").unwrap());
+    for i in 0..5 {
+        app.send_at(a, 1000 + i, &[Value::Int(i as i32), Value::Int(i as i32)])
+            .unwrap();
+    }
+    app.send_at(b, 1010, &[Value::Int(4), Value::Int(40)])
+        .unwrap();
+    app.send_at(b, 1011, &[Value::Int(0), Value::Int(0)])
+        .unwrap(); // evicted from A's side
+    let stats = app.stats();
+    let state = |name: &str| stats.state_sizes.iter().find(|(n, _)| n == name).unwrap().1;
+    let evicted = |name: &str| {
+        stats
+            .window_evictions
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap()
+            .1
+    };
+    // A keeps its 3 newest rows (window.max_events), B its 2 rows of the last second.
+    assert_eq!(state("j"), 5);
+    assert_eq!(evicted("j"), 2);
+    assert_eq!(stats.table_sizes, vec![("T".to_string(), 2)]);
+    assert_eq!(
+        out.lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.2.clone())
+            .collect::<Vec<_>>(),
+        vec![vec![Value::Int(4), Value::Int(40)]]
+    );
+    // B's rows leave its time window: the join forgets them when it next runs.
+    app.send_at(a, 5000, &[Value::Int(9), Value::Int(9)])
+        .unwrap();
+    let stats = app.stats();
+    assert_eq!(
+        stats.state_sizes.iter().find(|(n, _)| n == "j").unwrap().1,
+        3
+    );
+}

@@ -15,6 +15,7 @@
 //! ```text
 //! S (sym STRING, i INT, l LONG, f FLOAT, d DOUBLE, b BOOL, t TIMESTAMP, s STRING)  processing time
 //! T (sym STRING, i INT, l LONG, d DOUBLE)                                          processing time
+//! TABLE Tab (sym STRING, i INT, d DOUBLE, PRIMARY KEY (sym), INDEX (i))
 //! E (sym STRING, i INT, l LONG, d DOUBLE, ts TIMESTAMP|LONG,                        event time
 //!    WATERMARK FOR ts AS ts - <0 s | 100 ms | 1 s | 5 s | 2^63-1 ms>)
 //!   [WITH ('late.stream' = 'Late', 'watermark.idle' = '1 sec')]
@@ -49,7 +50,13 @@
 //!   `purge.idle` (down to 1 ms and up to 2^63-1 ms), around one or two of the queries above;
 //! * a query writing into a declared input (S feeds T; S and T feed the event-time E and Late),
 //!   so that derived rows reach windows, patterns and watermarks;
-//! * a query over the trigger, over the late stream, or chained on an earlier query's output.
+//! * a query over the trigger, over the late stream, or chained on an earlier query's output;
+//! * a join of two or three inputs among S, T, E and the table `Tab (sym STRING, i INT,
+//!   d DOUBLE, PRIMARY KEY (sym), INDEX (i))` — every join kind, windows allowed on join sides,
+//!   equalities between attributes of different types, residual conditions, no ON, self-joins,
+//!   UNIDIRECTIONAL, `IN Tab`, `SELECT *`, aggregates over the join;
+//! * a write of `Tab`: INSERT, UPSERT, UPDATE (also changing the primary key), UPDATE OR INSERT,
+//!   DELETE, statement and trailing forms.
 //!
 //! Event runs ([`gen_events`]) come from a second choice sequence: `send_at` with times that
 //! jump forward, go backwards, repeat (bursts at one timestamp) and start anywhere (0, negative,
@@ -1359,14 +1366,144 @@ impl AppGen<'_, '_> {
     }
 
     fn statement(&mut self) -> String {
-        match self.g.pick(11) {
+        match self.g.pick(14) {
             0 | 1 => self.stateless(&["S", "S", "T", "E"]),
             2 | 3 => self.aggregation(&["S", "T", "E"]),
             4 => self.window_rows(&["S", "T", "E"]),
             5 | 6 => self.pattern(&["S", "T", "E"]),
             7 => self.partition(),
             8 => self.feeder(),
+            11 | 12 => self.join(),
+            13 => self.table_write(),
             _ => self.extra(),
+        }
+    }
+
+    /// A window allowed on a side of a join, or none.
+    fn join_window(&mut self, stream: &str) -> String {
+        let g = &mut *self.g;
+        let x = 10;
+        let cols = cols_of(stream);
+        let any_col = |g: &mut Gen| cols[g.pick(cols.len())].0.to_string();
+        match g.pick(10) {
+            0 | 1 => String::new(),
+            2 => format!(" WINDOW('length', {})", count(g, x)),
+            3 => format!(" WINDOW('time', {})", duration(g, x)),
+            4 => format!(" WINDOW('lengthBatch', {})", count(g, x)),
+            5 => format!(" WINDOW TUMBLING({})", duration(g, x)),
+            6 => format!(" WINDOW('unique', {})", any_col(g)),
+            7 => format!(" WINDOW('timeLength', {}, {})", duration(g, x), count(g, x)),
+            8 => format!(" WINDOW('sort', {}, i)", count(g, x)),
+            _ => format!(" WINDOW('externalTime', l, {})", duration(g, x)),
+        }
+    }
+
+    /// A join of two or three inputs (streams and the table `Tab`): every join kind, hash
+    /// equalities on attributes of different types, residual conditions, UNIDIRECTIONAL, self
+    /// joins, IN, aggregates over the join.
+    fn join(&mut self) -> String {
+        let out = self.new_output();
+        let n = 2 + usize::from(self.g.chance(25));
+        let mut sides: Vec<(&'static str, String)> = Vec::new();
+        let mut text = String::new();
+        for i in 0..n {
+            let src = if self.g.chance(20) && !sides.iter().any(|(s, _)| *s == "Tab") {
+                "Tab"
+            } else {
+                self.g.one(&["S", "T", "E", "S"])
+            };
+            let alias = format!("j{i}");
+            let window = if src == "Tab" {
+                String::new()
+            } else {
+                self.join_window(src)
+            };
+            let uni = if src != "Tab" && i == 0 && self.g.chance(15) {
+                " UNIDIRECTIONAL"
+            } else {
+                ""
+            };
+            if i > 0 {
+                let kind = self.g.one(&[
+                    "JOIN",
+                    "LEFT JOIN",
+                    "RIGHT OUTER JOIN",
+                    "FULL JOIN",
+                    "INNER JOIN",
+                ]);
+                let _ = write!(text, " {kind} ");
+            }
+            let _ = write!(text, "{src}{window} AS {alias}{uni}");
+            if i > 0 {
+                let (prev, _) = sides[self.g.pick(sides.len())].clone();
+                let prev_alias = format!(
+                    "j{}",
+                    sides.iter().position(|(s, _)| *s == prev).unwrap_or(0)
+                );
+                // The table has no `l`.
+                let tab = src == "Tab" || prev == "Tab";
+                let key = if tab {
+                    self.g.one(&["sym", "i"])
+                } else {
+                    self.g.one(&["sym", "i", "l"])
+                };
+                let other = match key {
+                    "sym" => "sym",
+                    _ if tab => self.g.one(&["i", "d"]),
+                    _ => self.g.one(&["i", "l", "d"]),
+                };
+                let mut on = format!("{alias}.{key} = {prev_alias}.{other}");
+                if self.g.chance(30) {
+                    let _ = write!(
+                        on,
+                        " AND {alias}.d {} {prev_alias}.d",
+                        self.g.one(&["<", ">=", "!="])
+                    );
+                }
+                if self.g.chance(10) {
+                    on = format!("{prev_alias}.i > {alias}.i");
+                }
+                if !self.g.chance(10) {
+                    let _ = write!(text, " ON {on}");
+                }
+            }
+            sides.push((src, alias));
+        }
+        let g = &mut *self.g;
+        let (s0, a0) = sides[0].clone();
+        let (_, a1) = sides[1].clone();
+        let wh = if g.chance(40) {
+            format!(" WHERE {a0}.i IS NULL OR {a0}.d > {a1}.d OR {a0}.sym IN Tab")
+        } else {
+            String::new()
+        };
+        let _ = s0;
+        if g.chance(30) {
+            format!(
+                "INSERT INTO {out} SELECT {a0}.sym AS k, count() AS n, sum({a1}.i) AS total FROM {text}{wh} GROUP BY {a0}.sym"
+            )
+        } else if g.chance(20) {
+            format!("INSERT INTO {out} SELECT * FROM {text}{wh}")
+        } else {
+            format!(
+                "INSERT INTO {out} SELECT {a0}.sym AS k, {a0}.i AS a, {a1}.d * 2 AS b, {a1}.sym IN Tab AS known FROM {text}{wh}"
+            )
+        }
+    }
+
+    /// A write of the table `Tab (sym STRING, i INT, d DOUBLE, PRIMARY KEY (sym), INDEX (i))`.
+    fn table_write(&mut self) -> String {
+        let g = &mut *self.g;
+        let src = g.one(&["S", "T", "E"]);
+        match g.pick(7) {
+            0 | 1 => format!("INSERT INTO Tab SELECT sym, i, d FROM {src}"),
+            2 => format!("UPSERT INTO Tab SELECT sym, i, d FROM {src}"),
+            3 => format!(
+                "UPDATE Tab SET d = Tab.d + e.d, i = e.i FROM {src} AS e ON Tab.sym = e.sym"
+            ),
+            4 => format!("UPDATE OR INSERT INTO Tab SET d = e.d FROM {src} AS e ON Tab.i = e.i"),
+            5 => format!("DELETE FROM Tab USING {src} AS e ON Tab.i = e.i AND Tab.d < e.d"),
+            _ => format!("SELECT sym, i, d FROM {src} UPDATE Tab SET Tab.sym = sym ON Tab.d > d"),
         }
     }
 }
@@ -1376,7 +1513,8 @@ fn gen_app(choices: &[u16]) -> AppSpec {
     let mut g = Gen::new(choices);
     let mut sql = String::from(
         "CREATE STREAM S (sym STRING, i INT, l LONG, f FLOAT, d DOUBLE, b BOOL, t TIMESTAMP, s STRING);\n\
-         CREATE STREAM T (sym STRING, i INT, l LONG, d DOUBLE);\n",
+         CREATE STREAM T (sym STRING, i INT, l LONG, d DOUBLE);\n\
+         CREATE TABLE Tab (sym STRING, i INT, d DOUBLE, PRIMARY KEY (sym), INDEX (i));\n",
     );
     let ts_type = g.one(&["TIMESTAMP", "LONG"]);
     let delay = if g.chance(10) {

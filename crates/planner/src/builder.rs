@@ -7,15 +7,18 @@ use crate::options::stream_options;
 use crate::pattern::{PatternBuilder, PatternPlan, PatternScope, StreamLookup};
 use crate::plan::{
     AppPlan, Attribute, EventTimePlan, Operator, PartitionKeyPlan, PartitionPlan, QueryPlan,
-    RatePlan, Schema, SelectPlan, StreamId, StreamIo, StreamOrigin, StreamPlan, TimeDomain,
-    TriggerPlan,
+    QueryTarget, RatePlan, Schema, SelectPlan, StreamId, StreamIo, StreamOrigin, StreamPlan,
+    TimeDomain, TriggerPlan,
 };
+
+mod tables;
 use crate::resolve::{AggregateSink, ExprChecker, Scope};
 use crate::types::Type;
 use crate::window::check_window;
 use eventflux_sql::ast::{self, ColumnRef, FromClause, QueryOutput, SelectItem, Statement};
 use eventflux_sql::{line_col, suggestion_suffix, Diagnostic, Span};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use tables::{count_in_table, Expansion, ProbeSink};
 
 /// Query options accepted in `@option('key', 'value')`.
 pub const QUERY_OPTIONS: &[&str] = &[
@@ -116,15 +119,7 @@ impl Builder<'_> {
         for st in statements {
             match st {
                 Statement::CreateStream(cs) => self.declare_stream(cs),
-                Statement::CreateTable(ct) => {
-                    if !self.name_taken(&ct.name) {
-                        self.others.insert(ct.name.name.clone(), OtherName::Table);
-                    }
-                    self.error(
-                        ct.span,
-                        format!("not supported yet: tables ('{}')", ct.name.name),
-                    );
-                }
+                Statement::CreateTable(ct) => self.declare_table(ct),
                 Statement::CreateTrigger(tr) => self.declare_trigger(tr),
                 _ => {}
             }
@@ -335,7 +330,7 @@ impl Builder<'_> {
                         .plan
                         .queries
                         .iter()
-                        .filter(|q| q.target == id)
+                        .filter(|q| q.target == QueryTarget::Stream(id))
                         .map(|q| query_domain(&self.plan, q))
                         .collect();
                     let Some(&first) = domains.first() else {
@@ -486,19 +481,10 @@ impl Builder<'_> {
                 self.poison(target_name(st));
             }
             Statement::Update(u) => {
-                self.error(
-                    u.span,
-                    format!("not supported yet: table writes (UPDATE {})", u.table.name),
-                );
+                let _ = self.plan_update_statement(u);
             }
             Statement::Delete(d) => {
-                self.error(
-                    d.span,
-                    format!(
-                        "not supported yet: table writes (DELETE FROM {})",
-                        d.table.name
-                    ),
-                );
+                let _ = self.plan_delete_statement(d);
             }
             Statement::Partition(p) => self.plan_partition(p),
             _ => {}
@@ -531,6 +517,7 @@ impl Builder<'_> {
                 stream: &stream.name,
                 alias: None,
                 schema: &schema,
+                probes: None,
             };
             let mut diags = std::mem::take(&mut self.diags);
             let plan = match key {
@@ -728,6 +715,7 @@ impl Builder<'_> {
                 streams,
                 QueryBody {
                     operators: Vec::new(),
+                    input_arity: 0,
                     columns,
                     group_by: Vec::new(),
                     aggregates: Vec::new(),
@@ -755,19 +743,20 @@ impl Builder<'_> {
         self.queries_seen += 1;
         let (name, options) = self.annotations(&q.annotations, self.queries_seen);
 
-        // Where the rows go.
+        // Where the rows go: a stream, or a table for the write forms (§10).
         let (target_ident, events) = match &q.output {
             QueryOutput::Default => (None, ast::OutputEvents::Current),
             QueryOutput::Insert { events, target } => (Some(target), *events),
             QueryOutput::Upsert { target }
             | QueryOutput::UpdateOrInsert { target, .. }
             | QueryOutput::Update { target, .. }
-            | QueryOutput::Delete { target, .. } => {
-                return self.unsupported(
-                    target.span,
-                    &format!("table writes (into '{}')", target.name),
-                );
-            }
+            | QueryOutput::Delete { target, .. } => (Some(target), ast::OutputEvents::Current),
+        };
+        let write_table = match (&q.output, target_ident) {
+            (QueryOutput::Insert { .. }, Some(t)) => self.plan.table_id(&t.name),
+            (QueryOutput::Default | QueryOutput::Insert { .. }, _) => None,
+            (_, Some(t)) => Some(self.write_target(t)?),
+            (_, None) => None,
         };
 
         // What it reads.
@@ -782,17 +771,45 @@ impl Builder<'_> {
                 }
                 let schema = self.plan.streams[input].schema.clone();
                 let stream_name = self.plan.streams[input].name.clone();
+                let sink = ProbeSink::new(&self.plan, schema.len(), count_in_table(q));
                 let scope = StreamScope {
                     stream: &stream_name,
                     alias: source.alias.as_ref().map(|a| a.name.as_str()),
                     schema: &schema,
+                    probes: Some(&sink),
                 };
+                let expansion = Expansion::single(&stream_name, scope.alias, &schema);
                 let mut diags = std::mem::take(&mut self.diags);
-                let body = plan_body(q, source, &scope, &mut diags);
+                let body = plan_body(
+                    q,
+                    Some(source),
+                    &scope,
+                    &expansion,
+                    schema.len() + sink.capacity(),
+                    &mut diags,
+                );
                 self.diags = diags;
-                (vec![input], body?)
+                let mut body = body?;
+                let probes = sink.finish();
+                if !probes.is_empty() {
+                    body.operators.insert(0, Operator::TableProbe(probes));
+                }
+                (vec![input], body)
             }
-            FromClause::Join(j) => return self.unsupported(j.span, "joins"),
+            FromClause::Join(j) => {
+                if let Some(ctx) = &self.partition {
+                    let _ = ctx;
+                    return self.unsupported(j.span, "joins inside PARTITION");
+                }
+                if events == ast::OutputEvents::Expired {
+                    self.error(
+                        q.span,
+                        "a join emits only current rows (one per match when an event arrives): INSERT EXPIRED EVENTS would insert nothing",
+                    );
+                    return Err(());
+                }
+                self.plan_join(q, j)?
+            }
             FromClause::Pattern(p) => {
                 let (inputs, body) = self.plan_pattern(q, p)?;
                 (inputs, body)
@@ -825,9 +842,13 @@ impl Builder<'_> {
             }
         };
         let input = inputs[0];
-        let schema = self.plan.streams[input].schema.clone();
         if self.diags.len() > before {
             return Err(());
+        }
+
+        if let Some(table) = write_table {
+            return self
+                .finish_table_write(q, table, body, inputs, name, options, partition, events);
         }
 
         // Output stream: declared or earlier auto-created streams must match; otherwise create.
@@ -841,17 +862,19 @@ impl Builder<'_> {
                 );
                 return Err(());
             }
-            Some(id) => self.match_schema(id, &mut body.columns, target_span)?,
+            Some(id) => {
+                let (tname, tschema) = (
+                    self.plan.streams[id].name.clone(),
+                    self.plan.streams[id].schema.clone(),
+                );
+                self.match_schema(
+                    &format!("stream '{tname}'"),
+                    &tschema,
+                    &mut body.columns,
+                    target_span,
+                )?
+            }
             None => {
-                match self.others.get(target_name) {
-                    Some(OtherName::Table) => {
-                        return self.unsupported(
-                            target_span,
-                            &format!("table writes (into '{target_name}')"),
-                        )
-                    }
-                    Some(OtherName::Poisoned) | None => {}
-                }
                 for (_, e) in body.columns.iter_mut() {
                     if e.ty == Type::Null {
                         *e = std::mem::replace(
@@ -886,39 +909,14 @@ impl Builder<'_> {
             }
         };
         let target = self.plan.stream_id(target_name).ok_or(())?;
-        let mut operators = body.operators;
-        if let Some(mut pattern) = body.pattern.take() {
-            pattern.outputs = body.columns;
-            pattern.emit = order;
-            operators.push(Operator::Pattern(Box::new(pattern)));
-        } else if body.needs_select {
-            operators.push(Operator::Select(SelectPlan {
-                input_arity: schema.len(),
-                group_by: body.group_by,
-                aggregates: body.aggregates,
-                outputs: body.columns,
-                emit: order,
-                having: body.having,
-                order_by: body.order_by,
-                limit: body.limit,
-                offset: body.offset,
-            }));
-        } else {
-            let mut cols: Vec<Option<(String, TypedExpr)>> =
-                body.columns.into_iter().map(Some).collect();
-            let projection = order.iter().filter_map(|&i| cols[i].take()).collect();
-            operators.push(Operator::Project(projection));
-        }
-        if let Some(rate) = body.rate {
-            operators.push(Operator::Rate(rate));
-        }
+        let operators = finish_operators(body, order);
         self.plan.queries.push(QueryPlan {
             name,
             span: q.span,
             input,
             inputs,
             operators,
-            target,
+            target: QueryTarget::Stream(target),
             events,
             options,
             partition,
@@ -982,10 +980,14 @@ impl Builder<'_> {
         }
         match self.others.get(&name.name) {
             Some(OtherName::Table) => {
-                self.unsupported(
+                self.error(
                     name.span,
-                    &format!("reading table '{}' (tables)", name.name),
-                )?;
+                    format!(
+                        "'{0}' is a table: a query reads a table only in a join (FROM S JOIN {0} ON …) or with IN",
+                        name.name
+                    ),
+                );
+                return Err(());
             }
             Some(OtherName::Poisoned) => return Err(()),
             None => {}
@@ -1007,13 +1009,12 @@ impl Builder<'_> {
     /// of the stream, the index of the column that fills it.
     fn match_schema(
         &mut self,
-        id: StreamId,
+        what: &str,
+        schema: &Schema,
         columns: &mut [(String, TypedExpr)],
         span: Span,
     ) -> Result<Vec<usize>, ()> {
-        let target = &self.plan.streams[id];
-        let expected: Vec<String> = target
-            .schema
+        let expected: Vec<String> = schema
             .attributes
             .iter()
             .map(|a| format!("{} {}", a.name, a.ty))
@@ -1022,18 +1023,18 @@ impl Builder<'_> {
             .iter()
             .map(|(n, e)| format!("{n} {}", e.ty))
             .collect();
+        let kind = what.split(' ').next().unwrap_or("stream");
         let mismatch = |why: String| {
             format!(
-                "query output does not match stream '{}': {why}; the stream has ({}), the query produces ({})",
-                target.name,
+                "query output does not match {what}: {why}; the {kind} has ({}), the query produces ({})",
                 expected.join(", "),
                 found.join(", ")
             )
         };
-        if columns.len() != target.schema.len() {
+        if columns.len() != schema.len() {
             let msg = mismatch(format!(
                 "{} attributes expected, found {}",
-                target.schema.len(),
+                schema.len(),
                 columns.len()
             ));
             self.error(span, msg);
@@ -1041,7 +1042,7 @@ impl Builder<'_> {
         }
         let mut order = Vec::with_capacity(columns.len());
         let mut problems = Vec::new();
-        for attr in &target.schema.attributes {
+        for attr in &schema.attributes {
             match columns.iter().position(|(n, _)| *n == attr.name) {
                 None => problems.push(format!("attribute '{}' is missing", attr.name)),
                 Some(i) => {
@@ -1078,7 +1079,9 @@ impl Builder<'_> {
         let mut edges: Vec<Vec<(StreamId, usize)>> = vec![Vec::new(); n];
         for (qi, q) in self.plan.queries.iter().enumerate() {
             for &input in &q.inputs {
-                edges[input].push((q.target, qi));
+                if let QueryTarget::Stream(t) = q.target {
+                    edges[input].push((t, qi));
+                }
             }
         }
         // Iterative DFS with colours; report the query closing each cycle once.
@@ -1146,6 +1149,8 @@ fn targets_of(st: &Statement) -> Vec<String> {
 fn inputs_of(st: &Statement) -> Vec<&str> {
     match st {
         Statement::Query(q) => input_names(&q.from),
+        Statement::Update(u) => vec![u.source.name.name.as_str()],
+        Statement::Delete(d) => vec![d.source.name.name.as_str()],
         Statement::Partition(p) => p.statements.iter().flat_map(inputs_of).collect(),
         _ => Vec::new(),
     }
@@ -1167,6 +1172,8 @@ struct StreamScope<'a> {
     stream: &'a str,
     alias: Option<&'a str>,
     schema: &'a Schema,
+    /// Where `x IN Table` tests go, when the query can run them.
+    probes: Option<&'a ProbeSink>,
 }
 
 impl Scope for StreamScope<'_> {
@@ -1213,6 +1220,17 @@ impl Scope for StreamScope<'_> {
             )),
         }
     }
+
+    fn in_table(
+        &self,
+        key: &ast::Expr,
+        table: &ast::Ident,
+        span: Span,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Result<TypedExpr, crate::resolve::Failed>> {
+        self.probes
+            .map(|sink| sink.probe(self, key, table, span, diags))
+    }
 }
 
 /// Output columns being collected; a name selected twice is an error.
@@ -1235,17 +1253,18 @@ impl Columns<'_> {
         }
     }
 
-    fn all_of(&mut self, schema: &Schema, span: Span) {
-        for (i, a) in schema.attributes.iter().enumerate() {
+    /// Adds `(output name, display, slot, type)` columns (a wildcard's expansion).
+    fn all_of(&mut self, cols: &[(String, String, usize, Type)], span: Span) {
+        for (name, display, index, ty) in cols {
             let e = TypedExpr {
                 kind: TypedExprKind::Column(ColumnSlot {
-                    index: i,
-                    display: a.name.clone(),
+                    index: *index,
+                    display: display.clone(),
                 }),
-                ty: a.ty,
+                ty: *ty,
                 span,
             };
-            self.push(a.name.clone(), e, span);
+            self.push(name.clone(), e, span);
         }
     }
 
@@ -1258,7 +1277,8 @@ impl Columns<'_> {
 /// Checks SELECT items and names each output column (§3: alias, else the attribute name).
 fn select_columns(
     select: &ast::Select,
-    scope: &StreamScope<'_>,
+    scope: &dyn Scope,
+    expansion: &Expansion,
     diags: &mut Vec<Diagnostic>,
     sink: &mut AggregateSink<'_>,
 ) -> Result<Vec<(String, TypedExpr)>, ()> {
@@ -1269,17 +1289,16 @@ fn select_columns(
     };
     for item in &select.items {
         match item {
-            SelectItem::Wildcard(span) => cols.all_of(scope.schema, *span),
-            SelectItem::QualifiedWildcard(q) => {
-                if q.name == scope.stream || Some(q.name.as_str()) == scope.alias {
-                    cols.all_of(scope.schema, q.span);
-                } else {
+            SelectItem::Wildcard(span) => cols.all_of(&expansion.all, *span),
+            SelectItem::QualifiedWildcard(q) => match expansion.qualified(&q.name) {
+                Some(c) => cols.all_of(c, q.span),
+                None => {
                     cols.fail(
                         q.span,
                         format!("unknown stream or alias '{}' in this query", q.name),
                     );
                 }
-            }
+            },
             SelectItem::Expr { expr, alias } => {
                 let Ok(e) = ExprChecker::with_aggregates(scope, cols.diags, sink).check(expr)
                 else {
@@ -1440,12 +1459,13 @@ fn pattern_columns(
 }
 
 /// Number of output columns a SELECT list produces (wildcards expanded).
-fn select_width(select: &ast::Select, schema: &Schema) -> usize {
+fn select_width(select: &ast::Select, expansion: &Expansion) -> usize {
     select
         .items
         .iter()
         .map(|i| match i {
-            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(_) => schema.len(),
+            SelectItem::Wildcard(_) => expansion.all.len(),
+            SelectItem::QualifiedWildcard(q) => expansion.qualified(&q.name).map_or(0, <[_]>::len),
             SelectItem::Expr { .. } => 1,
         })
         .sum()
@@ -1453,7 +1473,9 @@ fn select_width(select: &ast::Select, schema: &Schema) -> usize {
 
 /// Output aliases visible in HAVING and ORDER BY, falling back to the input attributes.
 struct AliasScope<'a> {
-    base: &'a StreamScope<'a>,
+    base: &'a dyn Scope,
+    /// Input attribute names, for suggestions.
+    base_names: Vec<String>,
     /// (name, slot, type)
     aliases: Vec<(String, usize, Type)>,
 }
@@ -1479,21 +1501,35 @@ impl Scope for AliasScope<'_> {
                     .aliases
                     .iter()
                     .map(|(n, _, _)| n.as_str())
-                    .chain(self.base.schema.names());
+                    .chain(self.base_names.iter().map(String::as_str));
                 let hint = suggestion_suffix(&col.name.name, names);
-                d.message = format!(
-                    "unknown attribute or output alias '{}'{hint}",
-                    col.name.name
-                );
+                if !d.message.starts_with("ambiguous") {
+                    d.message = format!(
+                        "unknown attribute or output alias '{}'{hint}",
+                        col.name.name
+                    );
+                }
             }
             d
         })
+    }
+
+    fn in_table(
+        &self,
+        key: &ast::Expr,
+        table: &ast::Ident,
+        span: Span,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Result<TypedExpr, crate::resolve::Failed>> {
+        self.base.in_table(key, table, span, diags)
     }
 }
 
 /// Everything of a query between its input and its output stream.
 struct QueryBody {
     operators: Vec<Operator>,
+    /// Width of the rows the select step reads (input attributes and IN-table columns).
+    input_arity: usize,
     columns: Vec<(String, TypedExpr)>,
     group_by: Vec<TypedExpr>,
     aggregates: Vec<crate::plan::AggregateCall>,
@@ -1511,14 +1547,36 @@ struct QueryBody {
 
 fn plan_body(
     q: &ast::Query,
-    source: &ast::StreamRef,
+    source: Option<&ast::StreamRef>,
     scope: &StreamScope<'_>,
+    expansion: &Expansion,
+    input_arity: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<QueryBody, ()> {
+    plan_body_in(
+        q,
+        source.map(|s| (s, scope.schema, scope.stream)),
+        scope,
+        expansion,
+        input_arity,
+        diags,
+    )
+}
+
+/// Plans WHERE, the window of `source` (single-stream queries), GROUP BY, SELECT, HAVING,
+/// ORDER BY, LIMIT and OUTPUT over rows of `input_arity` columns resolved by `scope`.
+fn plan_body_in(
+    q: &ast::Query,
+    source: Option<(&ast::StreamRef, &Schema, &str)>,
+    scope: &dyn Scope,
+    expansion: &Expansion,
+    input_arity: usize,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<QueryBody, ()> {
     let before = diags.len();
     let mut operators = Vec::new();
     {
-        if let Some(f) = &source.filter {
+        if let Some(f) = source.and_then(|s| s.0.filter.as_ref()) {
             if let Ok(e) = ExprChecker::new(scope, diags)
                 .in_clause("in a stream filter")
                 .condition(f, "filter")
@@ -1535,9 +1593,11 @@ fn plan_body(
             }
         }
     }
-    if let Some(w) = &source.window {
-        if let Some(plan) = check_window(w, scope.schema, scope.stream, diags) {
-            operators.push(Operator::Window(plan));
+    if let Some((src, schema, stream)) = source {
+        if let Some(w) = &src.window {
+            if let Some(plan) = check_window(w, schema, stream, diags) {
+                operators.push(Operator::Window(plan));
+            }
         }
     }
     let mut group_by = Vec::new();
@@ -1549,20 +1609,21 @@ fn plan_body(
             group_by.push(e);
         }
     }
-    let width = select_width(&q.select, scope.schema);
+    let width = select_width(&q.select, expansion);
     let mut sink = AggregateSink {
         arg_scope: scope,
-        base: scope.schema.len() + width,
+        base: input_arity + width,
         calls: Vec::new(),
     };
-    let columns = select_columns(&q.select, scope, diags, &mut sink);
+    let columns = select_columns(&q.select, scope, expansion, diags, &mut sink);
     let columns = columns?;
     let alias_scope = AliasScope {
         base: scope,
+        base_names: expansion.all.iter().map(|c| c.0.clone()).collect(),
         aliases: columns
             .iter()
             .enumerate()
-            .map(|(i, (n, e))| (n.clone(), scope.schema.len() + i, e.ty))
+            .map(|(i, (n, e))| (n.clone(), input_arity + i, e.ty))
             .collect(),
     };
     let having = match &q.having {
@@ -1612,6 +1673,7 @@ fn plan_body(
         || q.offset.is_some();
     Ok(QueryBody {
         operators,
+        input_arity,
         columns,
         group_by,
         aggregates,
@@ -1623,4 +1685,36 @@ fn plan_body(
         needs_select,
         pattern: None,
     })
+}
+
+/// The operators of a query after its input: the pattern, select step or projection (with the
+/// target's attribute `order`) and the rate limiter.
+fn finish_operators(mut body: QueryBody, order: Vec<usize>) -> Vec<Operator> {
+    let mut operators = std::mem::take(&mut body.operators);
+    if let Some(mut pattern) = body.pattern.take() {
+        pattern.outputs = body.columns;
+        pattern.emit = order;
+        operators.push(Operator::Pattern(Box::new(pattern)));
+    } else if body.needs_select {
+        operators.push(Operator::Select(SelectPlan {
+            input_arity: body.input_arity,
+            group_by: body.group_by,
+            aggregates: body.aggregates,
+            outputs: body.columns,
+            emit: order,
+            having: body.having,
+            order_by: body.order_by,
+            limit: body.limit,
+            offset: body.offset,
+        }));
+    } else {
+        let mut cols: Vec<Option<(String, TypedExpr)>> =
+            body.columns.into_iter().map(Some).collect();
+        let projection = order.iter().filter_map(|&i| cols[i].take()).collect();
+        operators.push(Operator::Project(projection));
+    }
+    if let Some(rate) = body.rate {
+        operators.push(Operator::Rate(rate));
+    }
+    operators
 }

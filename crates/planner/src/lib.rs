@@ -13,6 +13,7 @@ pub mod builder;
 pub mod cron;
 pub mod expr;
 pub mod functions;
+pub mod join;
 pub mod options;
 pub mod pattern;
 pub mod plan;

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 
 pub type StreamId = usize;
 pub type QueryId = usize;
+pub type TableId = usize;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attribute {
@@ -143,6 +144,13 @@ pub enum Operator {
     Rate(RatePlan),
     /// A pattern or sequence (§11): matches its input streams and produces the output rows.
     Pattern(Box<crate::pattern::PatternPlan>),
+    /// A join (§9): the first operator of a join query; emits rows of all sides side by side.
+    Join(Box<crate::join::JoinPlan>),
+    /// `x [NOT] IN Table`: appends one BOOL column per test to the row (NULL when `x` is NULL),
+    /// read by the expressions that contained the test.
+    TableProbe(Vec<crate::join::TableProbe>),
+    /// Writes each row into a table (§10); the last operator of a table-writing query.
+    TableWrite(Box<crate::join::TableWritePlan>),
 }
 
 /// One aggregate call of a query, e.g. `avg(price)`.
@@ -205,12 +213,43 @@ pub struct QueryPlan {
     /// Every stream read (patterns read several).
     pub inputs: Vec<StreamId>,
     pub operators: Vec<Operator>,
-    pub target: StreamId,
+    pub target: QueryTarget,
     pub events: OutputEvents,
     /// `@option('key', 'value')` settings.
     pub options: BTreeMap<String, String>,
     /// Set for queries inside a PARTITION block: their state is kept per key (§12).
     pub partition: Option<PartitionPlan>,
+}
+
+/// Where a query's rows go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryTarget {
+    Stream(StreamId),
+    /// Table writes: the query's last operator writes the table and nothing is emitted.
+    Table(TableId),
+}
+
+impl QueryTarget {
+    pub fn stream(self) -> Option<StreamId> {
+        match self {
+            QueryTarget::Stream(s) => Some(s),
+            QueryTarget::Table(_) => None,
+        }
+    }
+}
+
+/// An in-memory table (§4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TablePlan {
+    pub name: String,
+    pub schema: Schema,
+    /// Primary-key columns (empty: rows kept in insertion order, no replacement).
+    pub primary_key: Vec<usize>,
+    /// Secondary hash indexes, each over one or more columns.
+    pub indexes: Vec<Vec<usize>>,
+    /// `extension = 'cache'` with `max_size`: at most this many rows (FIFO eviction).
+    pub max_size: Option<usize>,
+    pub span: Span,
 }
 
 /// How a query inside a PARTITION block splits its state.
@@ -238,6 +277,8 @@ pub struct AppPlan {
     pub streams: Vec<StreamPlan>,
     pub queries: Vec<QueryPlan>,
     pub stream_ids: HashMap<String, StreamId>,
+    pub tables: Vec<TablePlan>,
+    pub table_ids: HashMap<String, TableId>,
 }
 
 impl AppPlan {
@@ -259,7 +300,13 @@ impl AppPlan {
     }
 
     pub fn is_written(&self, id: StreamId) -> bool {
-        self.queries.iter().any(|q| q.target == id)
+        self.queries
+            .iter()
+            .any(|q| q.target == QueryTarget::Stream(id))
+    }
+
+    pub fn table_id(&self, name: &str) -> Option<TableId> {
+        self.table_ids.get(name).copied()
     }
 
     /// Streams whose rows the command line prints: read by no query and consumed by no sink
@@ -325,6 +372,36 @@ impl AppPlan {
             };
             let _ = writeln!(out, "  {} {}{tags}", s.name, s.schema);
         }
+        if !self.tables.is_empty() {
+            out.push_str("tables:\n");
+            for t in &self.tables {
+                let mut tags = Vec::new();
+                if !t.primary_key.is_empty() {
+                    let cols: Vec<&str> = t
+                        .primary_key
+                        .iter()
+                        .map(|&c| t.schema.attributes[c].name.as_str())
+                        .collect();
+                    tags.push(format!("primary key ({})", cols.join(", ")));
+                }
+                for ix in &t.indexes {
+                    let cols: Vec<&str> = ix
+                        .iter()
+                        .map(|&c| t.schema.attributes[c].name.as_str())
+                        .collect();
+                    tags.push(format!("index ({})", cols.join(", ")));
+                }
+                if let Some(n) = t.max_size {
+                    tags.push(format!("max {n} rows, FIFO"));
+                }
+                let tags = if tags.is_empty() {
+                    String::new()
+                } else {
+                    format!("  [{}]", tags.join(", "))
+                };
+                let _ = writeln!(out, "  {} {}{tags}", t.name, t.schema);
+            }
+        }
         out.push_str("queries:\n");
         for q in &self.queries {
             let _ = writeln!(out, "  query '{}'", q.name);
@@ -369,11 +446,18 @@ impl AppPlan {
                 OutputEvents::Expired => "expired",
                 OutputEvents::All => "all",
             };
-            let _ = writeln!(
-                out,
-                "    -> insert {events} events into {}",
-                self.streams[q.target].name
-            );
+            match q.target {
+                QueryTarget::Stream(t) => {
+                    let _ = writeln!(
+                        out,
+                        "    -> insert {events} events into {}",
+                        self.streams[t].name
+                    );
+                }
+                QueryTarget::Table(t) => {
+                    let _ = writeln!(out, "    -> write table {}", self.tables[t].name);
+                }
+            }
         }
         out
     }
@@ -440,6 +524,15 @@ pub fn describe_operator(op: &Operator) -> String {
             }
             text
         }
+        Operator::Join(j) => j.describe(),
+        Operator::TableProbe(p) => {
+            let tests: Vec<String> = p
+                .iter()
+                .map(|t| format!("{} IN {}", t.key, t.table_name))
+                .collect();
+            format!("table lookup {}", tests.join(", "))
+        }
+        Operator::TableWrite(w) => w.describe(),
         Operator::Rate(r) => {
             let mode = match r.mode {
                 OutputRateMode::All => "all",

@@ -33,6 +33,18 @@ pub trait Scope {
     ) -> Option<Result<TypedExpr, Diagnostic>> {
         None
     }
+
+    /// `key IN table` (`span` is the whole test): the BOOL column holding the lookup's result,
+    /// for scopes whose queries can look tables up; `None` where tables cannot be read.
+    fn in_table(
+        &self,
+        _key: &Expr,
+        _table: &eventflux_sql::ast::Ident,
+        _span: Span,
+        _diags: &mut Vec<Diagnostic>,
+    ) -> Option<Result<TypedExpr, Failed>> {
+        None
+    }
 }
 
 /// Marker for an expression that failed to check; its diagnostics are already recorded.
@@ -300,10 +312,26 @@ impl<'a, 's> ExprChecker<'a, 's> {
                     span,
                 })
             }
-            ExprKind::InTable { table, .. } => Err(self.fail(
-                table.span,
-                format!("not supported yet: 'IN {}' (table lookups)", table.name),
-            )),
+            ExprKind::InTable {
+                expr,
+                table,
+                negated,
+            } => match self.scope.in_table(expr, table, span, self.diags) {
+                None => Err(self.fail(
+                    table.span,
+                    format!(
+                        "not supported yet: 'IN {}' here (table lookups work in the WHERE, filters and SELECT of stream and join queries)",
+                        table.name
+                    ),
+                )),
+                Some(Err(f)) => Err(f),
+                Some(Ok(found)) if *negated => Ok(TypedExpr {
+                    kind: TypedExprKind::Not(Box::new(found)),
+                    ty: Type::Bool,
+                    span,
+                }),
+                Some(Ok(found)) => Ok(found),
+            },
             ExprKind::Between {
                 expr,
                 low,

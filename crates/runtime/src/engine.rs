@@ -15,7 +15,7 @@ use crate::compile::CompileError;
 use crate::operators::{build_pipeline, BatchOperator, OpCtx};
 use crate::timer::{TimerOwner, TimerService};
 use crate::value::Value;
-use eventflux_planner::plan::{AppPlan, StreamId, TimeDomain};
+use eventflux_planner::plan::{AppPlan, QueryTarget, StreamId, TimeDomain};
 use eventflux_planner::types::Type;
 use eventflux_sql::ast::OutputEvents;
 use std::collections::BTreeMap;
@@ -48,7 +48,8 @@ struct QueryRuntime {
     name: String,
     /// The query's `pattern.max_partial_matches` bound (for reports).
     max_partial: usize,
-    target: StreamId,
+    /// The stream the query inserts into (`None` for table writes).
+    target: Option<StreamId>,
     pipeline: Vec<Box<dyn BatchOperator>>,
     /// Output buffer of each operator (reused between batches).
     buffers: Vec<Batch>,
@@ -73,6 +74,8 @@ pub struct EngineStats {
     pub window_evictions: Vec<(String, u64)>,
     /// Per query: partial matches dropped because of `pattern.max_partial_matches`, and that bound.
     pub pattern_drops: Vec<(String, u64, usize)>,
+    /// Per table: rows held.
+    pub table_sizes: Vec<(String, usize)>,
 }
 
 /// The clock, timers and reordering buffer of one event-time domain: one event-time stream, or
@@ -124,6 +127,7 @@ macro_rules! op_ctx {
             instance: $inst,
             stage: $stage,
             stream: $eng.current_stream,
+            tables: &mut $eng.tables,
         }
     }};
 }
@@ -157,6 +161,8 @@ pub struct Engine {
     event_time: Vec<Option<EventTimeState>>,
     /// The stream whose rows are being delivered to a query (for queries reading several).
     current_stream: usize,
+    /// In-memory tables (§4), read and written by queries through their operator context.
+    tables: Vec<crate::store::TableStore>,
 }
 
 /// A row that does not fit its stream's schema.
@@ -197,7 +203,10 @@ impl Engine {
                 streams[input].readers.push(qi);
             }
             let input_arity = plan.streams[q.input].schema.len();
-            let target_arity = plan.streams[q.target].schema.len();
+            let target_arity = match q.target {
+                QueryTarget::Stream(t) => plan.streams[t].schema.len(),
+                QueryTarget::Table(_) => 0,
+            };
             let pipeline = build_pipeline(q, input_arity, target_arity)?;
             let buffers = pipeline
                 .iter()
@@ -210,7 +219,7 @@ impl Engine {
                     .and_then(|v| v.trim().parse().ok())
                     .unwrap_or(crate::operators::DEFAULT_MAX_PARTIAL_MATCHES),
                 name: q.name.clone(),
-                target: q.target,
+                target: q.target.stream(),
                 pipeline,
                 buffers,
                 keep_current: matches!(q.events, OutputEvents::Current | OutputEvents::All),
@@ -293,6 +302,11 @@ impl Engine {
             query_domain,
             event_time,
             current_stream: 0,
+            tables: plan
+                .tables
+                .iter()
+                .map(crate::store::TableStore::new)
+                .collect(),
             started: false,
             flushing: false,
             start_time: 0,
@@ -710,8 +724,9 @@ impl Engine {
         }
         if !batch.is_empty() {
             query.rows_out += batch.len() as u64;
-            let target = query.target;
-            self.deliver(target, &batch);
+            if let Some(target) = query.target {
+                self.deliver(target, &batch);
+            }
         }
         self.queries[q].buffers[slot] = batch;
     }
@@ -755,6 +770,11 @@ impl Engine {
                 .queries
                 .iter()
                 .map(|q| (q.name.clone(), q.pipeline.iter().map(|o| o.evicted()).sum()))
+                .collect(),
+            table_sizes: self
+                .tables
+                .iter()
+                .map(|t| (t.name.clone(), t.len()))
                 .collect(),
             late_events: self
                 .event_time

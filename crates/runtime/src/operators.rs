@@ -27,6 +27,8 @@ pub struct OpCtx<'a> {
     pub stage: u32,
     /// The stream the batch being processed comes from (queries reading several streams).
     pub stream: usize,
+    /// The app's in-memory tables.
+    pub tables: &'a mut [crate::store::TableStore],
 }
 
 impl OpCtx<'_> {
@@ -350,12 +352,72 @@ fn build_pipeline_in(
     let mut window: Option<&WindowKind> = None;
     let mut windowed = false;
     let mut arity = input_arity;
+    // Width of the rows the select step reads: a join makes them wider, as do `IN Table` tests.
+    let mut row_arity = input_arity;
     // Where a projection runs before a stateful operator (only ahead of a rate limiter).
     let mut projecting_stage: Option<usize> = None;
     // Whether an operator keeps the partition keys apart itself.
     let mut partition_handled = false;
-    for op in &q.operators {
+    let mut fused_projection = false;
+    for (i, op) in q.operators.iter().enumerate() {
+        if fused_projection {
+            fused_projection = false;
+            continue;
+        }
         match op {
+            Operator::Join(j) => {
+                // A projection onto plain attributes right after the join is done by the join.
+                let columns: Option<Vec<usize>> = match q.operators.get(i + 1) {
+                    Some(Operator::Project(cols)) if snapshot.is_none() => cols
+                        .iter()
+                        .map(|(_, e)| match &e.kind {
+                            eventflux_planner::expr::TypedExprKind::Column(c) => Some(c.index),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => None,
+                };
+                // Otherwise a projection with expressions is evaluated by the join too.
+                let exprs = match (&columns, q.operators.get(i + 1)) {
+                    (None, Some(Operator::Project(cols))) if snapshot.is_none() => Some(
+                        cols.iter()
+                            .map(|(_, e)| compile_expr(e))
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                    _ => None,
+                };
+                let width = match (&columns, &exprs) {
+                    (Some(c), _) => c.len(),
+                    (None, Some(e)) => e.len(),
+                    (None, None) => j.arity,
+                };
+                fused_projection = columns.is_some() || exprs.is_some();
+                pipeline.push(Box::new(crate::join::JoinOperator::new(
+                    j, max_events, columns, exprs,
+                )?));
+                row_arity = width;
+                arity = width;
+                stage.arity = width;
+            }
+            Operator::TableProbe(p) => {
+                if !stage.filters.is_empty() || stage.projection.is_some() {
+                    push_stage(&mut pipeline, &mut stage);
+                }
+                pipeline.push(Box::new(crate::table_ops::TableProbeOp::new(p, row_arity)?));
+                row_arity += p.len();
+                arity = row_arity;
+                stage.arity = row_arity;
+            }
+            Operator::TableWrite(w) => {
+                push_stage(&mut pipeline, &mut stage);
+                pipeline.push(Box::new(crate::table_ops::TableWriteOp::new(
+                    w,
+                    w.table_arity,
+                    keep_current,
+                    keep_expired,
+                )?));
+                arity = 0;
+            }
             Operator::Filter(e) => stage.filters.push(compile_predicate(e)?),
             Operator::Window(w) => {
                 window = Some(&w.kind);
@@ -372,7 +434,7 @@ fn build_pipeline_in(
             }
             Operator::Project(cols) => {
                 let plan = SelectPlan {
-                    input_arity,
+                    input_arity: row_arity,
                     group_by: Vec::new(),
                     aggregates: Vec::new(),
                     outputs: cols.clone(),
@@ -388,7 +450,7 @@ fn build_pipeline_in(
                     window_select(
                         &plan,
                         window,
-                        input_arity,
+                        row_arity,
                         max_events,
                         keep_current,
                         keep_expired,
@@ -404,7 +466,7 @@ fn build_pipeline_in(
                     window_select(
                         plan,
                         window,
-                        input_arity,
+                        row_arity,
                         max_events,
                         keep_current,
                         keep_expired,

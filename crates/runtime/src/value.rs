@@ -194,12 +194,16 @@ impl KeyValue {
 }
 
 impl PartialEq for KeyValue {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
             (Value::Float(a), Value::Float(b)) => {
                 Self::float_bits(*a as f64) == Self::float_bits(*b as f64)
             }
             (Value::Double(a), Value::Double(b)) => Self::float_bits(*a) == Self::float_bits(*b),
+            // Shared strings (interned symbols, values copied through windows) are often the
+            // same allocation.
+            (Value::String(a), Value::String(b)) => Arc::ptr_eq(a, b) || a == b,
             (a, b) => a == b,
         }
     }
@@ -208,6 +212,7 @@ impl PartialEq for KeyValue {
 impl Eq for KeyValue {}
 
 impl std::hash::Hash for KeyValue {
+    #[inline]
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         std::mem::discriminant(&self.0).hash(state);
         match &self.0 {

@@ -1,0 +1,277 @@
+//! Operators reading and writing in-memory tables: `x IN Table` tests (§4) and the table writes
+//! of §10.
+
+use crate::batch::{Batch, EventKind};
+use crate::compile::{
+    compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx,
+};
+use crate::operators::{BatchOperator, OpCtx};
+use crate::store::{key_is_null, key_of_value, key_value, TableStore};
+use crate::value::{KeyValue, Value};
+use eventflux_planner::join::{
+    TableCondition, TableIndex, TableProbe, TableWritePlan, WriteAction,
+};
+use eventflux_planner::plan::TableId;
+
+/// Appends one BOOL column per `IN Table` test (NULL when the tested value is NULL).
+pub struct TableProbeOp {
+    probes: Vec<(TableId, CompiledExpr)>,
+    arity: usize,
+    row: Vec<Value>,
+}
+
+impl TableProbeOp {
+    pub fn new(probes: &[TableProbe], input_arity: usize) -> Result<TableProbeOp, CompileError> {
+        Ok(TableProbeOp {
+            probes: probes
+                .iter()
+                .map(|p| Ok((p.table, compile_expr(&p.key)?)))
+                .collect::<Result<_, CompileError>>()?,
+            arity: input_arity + probes.len(),
+            row: Vec::new(),
+        })
+    }
+}
+
+impl BatchOperator for TableProbeOp {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        for r in input.rows() {
+            self.row.clear();
+            self.row.extend_from_slice(r.values);
+            let ec = EvalCtx {
+                row: r.values,
+                ts: r.ts,
+                now: ctx.now,
+                bindings: None,
+            };
+            for (table, key) in &self.probes {
+                let k = key(&ec);
+                let v = if k.is_null() {
+                    Value::Null
+                } else {
+                    Value::Bool(
+                        ctx.tables
+                            .get(*table)
+                            .is_some_and(|t| t.contains_key(&key_value(&k))),
+                    )
+                };
+                self.row.push(v);
+            }
+            out.push_vec(r.ts, r.kind, &mut self.row);
+        }
+    }
+
+    fn output_arity(&self) -> usize {
+        self.arity
+    }
+
+    fn is_stateful(&self) -> bool {
+        false
+    }
+}
+
+/// A compiled `ON`: hash lookup probes (over the event row) and the residual condition (over
+/// `[event row][table row]`).
+struct Condition {
+    lookup: Option<(TableIndex, Vec<CompiledExpr>)>,
+    residual: Option<CompiledPredicate>,
+}
+
+impl Condition {
+    fn new(c: &TableCondition) -> Result<Condition, CompileError> {
+        Ok(Condition {
+            lookup: match &c.lookup {
+                Some(l) => Some((
+                    l.index,
+                    l.probes
+                        .iter()
+                        .map(compile_expr)
+                        .collect::<Result<_, _>>()?,
+                )),
+                None => None,
+            },
+            residual: c.residual.as_ref().map(compile_predicate).transpose()?,
+        })
+    }
+}
+
+enum Action {
+    Insert,
+    Update(Vec<(usize, CompiledExpr)>, Condition),
+    UpdateOrInsert(Vec<(usize, CompiledExpr)>, Condition, Vec<CompiledExpr>),
+    Delete(Condition),
+}
+
+/// Writes every row reaching it into a table; emits nothing.
+pub struct TableWriteOp {
+    table: TableId,
+    event_arity: usize,
+    action: Action,
+    keep_current: bool,
+    keep_expired: bool,
+    /// `[event row][table row]`, reused for every candidate row.
+    combined: Vec<Value>,
+    slots: Vec<u32>,
+    key: Vec<KeyValue>,
+    new_row: Vec<Value>,
+}
+
+impl TableWriteOp {
+    pub fn new(
+        plan: &TableWritePlan,
+        table_arity: usize,
+        keep_current: bool,
+        keep_expired: bool,
+    ) -> Result<TableWriteOp, CompileError> {
+        let sets = |s: &[(usize, eventflux_planner::expr::TypedExpr)]| {
+            s.iter()
+                .map(|(c, e)| Ok((*c, compile_expr(e)?)))
+                .collect::<Result<Vec<_>, CompileError>>()
+        };
+        let action = match &plan.action {
+            WriteAction::Insert => Action::Insert,
+            WriteAction::Update { set, on } => Action::Update(sets(set)?, Condition::new(on)?),
+            WriteAction::UpdateOrInsert { set, on, insert } => Action::UpdateOrInsert(
+                sets(set)?,
+                Condition::new(on)?,
+                insert.iter().map(compile_expr).collect::<Result<_, _>>()?,
+            ),
+            WriteAction::Delete { on } => Action::Delete(Condition::new(on)?),
+        };
+        Ok(TableWriteOp {
+            table: plan.table,
+            event_arity: plan.event_arity,
+            action,
+            keep_current,
+            keep_expired,
+            combined: vec![Value::Null; plan.event_arity + table_arity],
+            slots: Vec::new(),
+            key: Vec::new(),
+            new_row: Vec::new(),
+        })
+    }
+
+    /// Fills `self.slots` with the rows `cond` selects for the event in `combined[..n]`.
+    fn matches(&mut self, cond: &Condition, table: &TableStore, ts: i64, now: i64) {
+        let n = self.event_arity;
+        match &cond.lookup {
+            Some((index, probes)) => {
+                let ec = EvalCtx {
+                    row: &self.combined[..n],
+                    ts,
+                    now,
+                    bindings: None,
+                };
+                self.key.clear();
+                self.key.extend(probes.iter().map(|p| key_of_value(p(&ec))));
+                if key_is_null(&self.key) {
+                    self.slots.clear();
+                    return;
+                }
+                table.lookup(*index, &self.key, &mut self.slots);
+            }
+            None => table.scan(&mut self.slots),
+        }
+        if let Some(residual) = &cond.residual {
+            let combined = &mut self.combined;
+            self.slots.retain(|&s| {
+                combined[n..].clone_from_slice(table.row(s));
+                residual(&EvalCtx {
+                    row: combined,
+                    ts,
+                    now,
+                    bindings: None,
+                })
+            });
+        }
+    }
+
+    /// Updates the matched rows: SET values are computed from each row's old values.
+    fn update(&mut self, set: &[(usize, CompiledExpr)], table: &mut TableStore, ts: i64, now: i64) {
+        let n = self.event_arity;
+        for i in 0..self.slots.len() {
+            let s = self.slots[i];
+            // An earlier update in this batch may have replaced the row (primary key moved).
+            if !table.is_live(s) {
+                continue;
+            }
+            self.combined[n..].clone_from_slice(table.row(s));
+            self.new_row.clear();
+            self.new_row.extend_from_slice(table.row(s));
+            let ec = EvalCtx {
+                row: &self.combined,
+                ts,
+                now,
+                bindings: None,
+            };
+            for (c, e) in set {
+                self.new_row[*c] = e(&ec);
+            }
+            table.update(s, &self.new_row);
+        }
+    }
+}
+
+impl BatchOperator for TableWriteOp {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, _out: &mut Batch) {
+        let Some(table) = ctx.tables.get_mut(self.table) else {
+            return;
+        };
+        let now = ctx.now;
+        let n = self.event_arity;
+        let action = std::mem::replace(&mut self.action, Action::Insert);
+        for r in input.rows() {
+            let wanted = match r.kind {
+                EventKind::Current => self.keep_current,
+                EventKind::Expired => self.keep_expired,
+            };
+            if !wanted {
+                continue;
+            }
+            match &action {
+                Action::Insert => table.insert(r.values),
+                Action::Update(set, on) => {
+                    self.combined[..n].clone_from_slice(r.values);
+                    self.matches(on, table, r.ts, now);
+                    self.update(set, table, r.ts, now);
+                }
+                Action::UpdateOrInsert(set, on, insert) => {
+                    self.combined[..n].clone_from_slice(r.values);
+                    self.matches(on, table, r.ts, now);
+                    if self.slots.is_empty() {
+                        for v in &mut self.combined[n..] {
+                            *v = Value::Null;
+                        }
+                        let ec = EvalCtx {
+                            row: &self.combined,
+                            ts: r.ts,
+                            now,
+                            bindings: None,
+                        };
+                        self.new_row.clear();
+                        self.new_row.extend(insert.iter().map(|e| e(&ec)));
+                        table.insert(&self.new_row);
+                    } else {
+                        self.update(set, table, r.ts, now);
+                    }
+                }
+                Action::Delete(on) => {
+                    self.combined[..n].clone_from_slice(r.values);
+                    self.matches(on, table, r.ts, now);
+                    for &s in &self.slots {
+                        table.remove(s);
+                    }
+                }
+            }
+        }
+        self.action = action;
+    }
+
+    fn output_arity(&self) -> usize {
+        0
+    }
+
+    fn is_stateful(&self) -> bool {
+        false
+    }
+}

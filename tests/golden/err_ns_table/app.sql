@@ -1,1 +1,0 @@
-CREATE TABLE Users (id INT, name STRING, PRIMARY KEY (id));
