@@ -54,7 +54,7 @@
 //! * a join of two or three inputs among S, T, E and the table `Tab (sym STRING, i INT,
 //!   d DOUBLE, PRIMARY KEY (sym), INDEX (i))` — every join kind, windows allowed on join sides,
 //!   equalities between attributes of different types, residual conditions, no ON, self-joins,
-//!   UNIDIRECTIONAL, `IN Tab`, `SELECT *`, aggregates over the join;
+//!   UNIDIRECTIONAL, `IN Tab`, `SELECT *`, aggregates over the join (also inside partitions);
 //! * a write of `Tab`: INSERT, UPSERT, UPDATE (also changing the primary key), UPDATE OR INSERT,
 //!   DELETE, statement and trailing forms.
 //!
@@ -1255,10 +1255,11 @@ impl AppGen<'_, '_> {
         let n = 1 + self.g.pick(2);
         let mut body = String::new();
         for _ in 0..n {
-            let q = match self.g.pick(4) {
+            let q = match self.g.pick(5) {
                 0 => self.stateless(&streams),
                 1 => self.aggregation(&streams),
                 2 => self.window_rows(&streams),
+                3 => self.join(&streams),
                 _ => self.pattern(&streams),
             };
             let _ = writeln!(body, "  {q};");
@@ -1373,7 +1374,7 @@ impl AppGen<'_, '_> {
             5 | 6 => self.pattern(&["S", "T", "E"]),
             7 => self.partition(),
             8 => self.feeder(),
-            11 | 12 => self.join(),
+            11 | 12 => self.join(&["S", "T", "E", "S"]),
             13 => self.table_write(),
             _ => self.extra(),
         }
@@ -1401,7 +1402,7 @@ impl AppGen<'_, '_> {
     /// A join of two or three inputs (streams and the table `Tab`): every join kind, hash
     /// equalities on attributes of different types, residual conditions, UNIDIRECTIONAL, self
     /// joins, IN, aggregates over the join.
-    fn join(&mut self) -> String {
+    fn join(&mut self, allowed: &[&'static str]) -> String {
         let out = self.new_output();
         let n = 2 + usize::from(self.g.chance(25));
         let mut sides: Vec<(&'static str, String)> = Vec::new();
@@ -1410,7 +1411,7 @@ impl AppGen<'_, '_> {
             let src = if self.g.chance(20) && !sides.iter().any(|(s, _)| *s == "Tab") {
                 "Tab"
             } else {
-                self.g.one(&["S", "T", "E", "S"])
+                self.g.one(allowed)
             };
             let alias = format!("j{i}");
             let window = if src == "Tab" {

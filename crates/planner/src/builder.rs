@@ -733,11 +733,6 @@ impl Builder<'_> {
         result
     }
 
-    fn unsupported(&mut self, span: Span, what: &str) -> Result<(), ()> {
-        self.error(span, format!("not supported yet: {what}"));
-        Err(())
-    }
-
     fn plan_query(&mut self, q: &ast::Query) -> Result<(), ()> {
         let before = self.diags.len();
         self.queries_seen += 1;
@@ -797,10 +792,6 @@ impl Builder<'_> {
                 (vec![input], body)
             }
             FromClause::Join(j) => {
-                if let Some(ctx) = &self.partition {
-                    let _ = ctx;
-                    return self.unsupported(j.span, "joins inside PARTITION");
-                }
                 if events == ast::OutputEvents::Expired {
                     self.error(
                         q.span,

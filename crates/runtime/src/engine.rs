@@ -128,6 +128,7 @@ macro_rules! op_ctx {
             stage: $stage,
             stream: $eng.current_stream,
             tables: &mut $eng.tables,
+            token_tag: 0,
         }
     }};
 }

@@ -153,8 +153,14 @@ fn compile_all(es: &[TypedExpr]) -> Result<Vec<CompiledExpr>, CompileError> {
     es.iter().map(compile_expr).collect()
 }
 
-/// Timer tokens carry no side: the side is the timer's `stage` (joins never run inside
-/// partitions, which are the other users of stages).
+/// The timers of a side's window carry the side in the token's high bits (windows allowed on
+/// join sides use small tokens).
+const SIDE_SHIFT: u32 = 48;
+
+fn side_tag(k: usize) -> u64 {
+    (k as u64) << SIDE_SHIFT
+}
+
 impl JoinOperator {
     /// `projection`: join row positions to emit instead of the whole row; `exprs`: expressions
     /// over the join row to emit instead.
@@ -343,13 +349,12 @@ impl JoinOperator {
                 let mut one = std::mem::take(&mut self.one);
                 one.reset(x.len());
                 one.push(ts, EventKind::Current, x);
-                let stage = ctx.stage;
-                ctx.stage = k as u32;
+                ctx.token_tag = side_tag(k);
                 if let Retention::Window(g) = &mut self.sides[k].retention {
                     g.emitted.clear();
                     g.window.process(&one, ctx, &mut g.selector, &mut g.emitted);
                 }
-                ctx.stage = stage;
+                ctx.token_tag = 0;
                 self.one = one;
                 self.handle_emitted(k, ctx, out);
             }
@@ -1015,14 +1020,17 @@ impl BatchOperator for JoinOperator {
     }
 
     fn on_timer(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
-        let k = ctx.stage as usize;
+        let k = (token >> SIDE_SHIFT) as usize;
+        let token = token & ((1 << SIDE_SHIFT) - 1);
         if k >= self.sides.len() {
             return;
         }
         if let Retention::Window(g) = &mut self.sides[k].retention {
             g.emitted.clear();
+            ctx.token_tag = side_tag(k);
             g.window
                 .on_timer(token, ctx, &mut g.selector, &mut g.emitted);
+            ctx.token_tag = 0;
             self.expire_all(ctx.now);
             self.handle_emitted(k, ctx, out);
         }
@@ -1032,10 +1040,9 @@ impl BatchOperator for JoinOperator {
         for k in 0..self.sides.len() {
             if let Retention::Window(g) = &mut self.sides[k].retention {
                 g.emitted.clear();
-                let stage = ctx.stage;
-                ctx.stage = k as u32;
+                ctx.token_tag = side_tag(k);
                 g.window.on_flush(ctx, &mut g.selector, &mut g.emitted);
-                ctx.stage = stage;
+                ctx.token_tag = 0;
                 self.handle_emitted(k, ctx, out);
             }
         }

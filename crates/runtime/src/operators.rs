@@ -29,6 +29,9 @@ pub struct OpCtx<'a> {
     pub stream: usize,
     /// The app's in-memory tables.
     pub tables: &'a mut [crate::store::TableStore],
+    /// OR-ed into the tokens of timers scheduled (an operator running several windows, a join,
+    /// tags each window's timers with it).
+    pub token_tag: u64,
 }
 
 impl OpCtx<'_> {
@@ -41,7 +44,7 @@ impl OpCtx<'_> {
                 operator: self.operator,
                 instance: self.instance,
                 stage: self.stage,
-                token,
+                token: token | self.token_tag,
             },
         );
     }
