@@ -10,7 +10,7 @@ use crate::value::{KeyValue, Value};
 use eventflux_planner::cron::CronSchedule;
 use eventflux_planner::window::WindowKind;
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 /// Events in arrival order, stored flat in a ring buffer: pushing and popping move values, so a
 /// full length window costs no allocation per event. A queue may keep only some columns (those
@@ -331,13 +331,18 @@ pub fn build_window(
         Some(WindowKind::Unique(attr)) => Box::new(UniqueWindow {
             attr: *attr,
             rows: HashMap::new(),
-            order: 0,
+            by_age: BTreeMap::new(),
             seq: 0,
+            max_events,
+            evicted: 0,
         }),
         Some(WindowKind::FirstUnique(attr)) => Box::new(FirstUniqueWindow {
             attr: *attr,
             seen: HashSet::new(),
+            order: VecDeque::new(),
             seq: 0,
+            max_events,
+            evicted: 0,
         }),
         Some(WindowKind::Delay(d)) => Box::new(Delay {
             delay: *d,
@@ -972,18 +977,31 @@ impl Window for SortWindow {
 struct UniqueWindow {
     attr: usize,
     rows: HashMap<KeyValue, (u64, i64, Vec<Value>)>,
-    order: u64,
+    /// Keys by the arrival of their current row: the oldest goes when `window.max_events`
+    /// distinct keys are held.
+    by_age: BTreeMap<u64, KeyValue>,
     seq: u64,
+    max_events: usize,
+    evicted: u64,
 }
 
 impl Window for UniqueWindow {
     fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
         for r in input.rows() {
             self.seq += 1;
-            self.order += 1;
             let key = KeyValue(r.values.get(self.attr).cloned().unwrap_or_default());
+            if !self.rows.contains_key(&key) && self.rows.len() >= self.max_events {
+                if let Some((_, oldest)) = self.by_age.pop_first() {
+                    if let Some((seq, ts, old)) = self.rows.remove(&oldest) {
+                        self.evicted += 1;
+                        sel.expired(seq, &old, ts, ctx.now, out);
+                    }
+                }
+            }
+            self.by_age.insert(self.seq, key.clone());
             if let Some((seq, ts, old)) = self.rows.insert(key, (self.seq, r.ts, r.values.to_vec()))
             {
+                self.by_age.remove(&seq);
                 sel.expired(seq, &old, ts, ctx.now, out);
             }
             sel.current(self.seq, r.values, r.ts, ctx.now, out);
@@ -993,6 +1011,10 @@ impl Window for UniqueWindow {
 
     fn retained(&self) -> usize {
         self.rows.len()
+    }
+
+    fn evicted(&self) -> u64 {
+        self.evicted
     }
 
     fn contents(&self, f: &mut dyn FnMut(&[Value], i64)) {
@@ -1008,23 +1030,41 @@ impl Window for UniqueWindow {
 struct FirstUniqueWindow {
     attr: usize,
     seen: HashSet<KeyValue>,
+    /// Keys in the order first seen: past `window.max_events` keys the oldest is forgotten
+    /// (and counted), so its next event passes again.
+    order: VecDeque<KeyValue>,
     seq: u64,
+    max_events: usize,
+    evicted: u64,
 }
 
 impl Window for FirstUniqueWindow {
     fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
         for r in input.rows() {
             let key = KeyValue(r.values.get(self.attr).cloned().unwrap_or_default());
-            if self.seen.insert(key) {
-                self.seq += 1;
-                sel.current(self.seq, r.values, r.ts, ctx.now, out);
-                sel.end_emission(out);
+            if self.seen.contains(&key) {
+                continue;
             }
+            if self.seen.len() >= self.max_events {
+                if let Some(oldest) = self.order.pop_front() {
+                    self.seen.remove(&oldest);
+                    self.evicted += 1;
+                }
+            }
+            self.seen.insert(key.clone());
+            self.order.push_back(key);
+            self.seq += 1;
+            sel.current(self.seq, r.values, r.ts, ctx.now, out);
+            sel.end_emission(out);
         }
     }
 
     fn retained(&self) -> usize {
         self.seen.len()
+    }
+
+    fn evicted(&self) -> u64 {
+        self.evicted
     }
 }
 
