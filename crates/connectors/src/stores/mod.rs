@@ -13,7 +13,7 @@ pub use postgres_store::PostgresStore;
 pub use redis_store::RedisStore;
 
 use eventflux_planner::types::Type;
-use eventflux_runtime::external::{ExternalStore, StoreError, StoreSchema};
+use eventflux_runtime::external::{Backoff, ExternalStore, StoreError, StoreSchema};
 use eventflux_runtime::value::{KeyValue, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -110,6 +110,90 @@ pub(crate) fn quote(ident: &str, q: char) -> String {
         .flat_map(|c| if c == q { vec![c, c] } else { vec![c] })
         .collect();
     format!("{q}{doubled}{q}")
+}
+
+/// One connection to a store: opened on first use, dropped when a call finds it lost, and
+/// reopened after the backoff; calls made while waiting fail fast.
+pub(crate) struct Link<C> {
+    name: String,
+    conn: Option<C>,
+    backoff: Backoff,
+    connects: u64,
+    failures: u64,
+}
+
+impl<C> Link<C> {
+    pub(crate) fn new(name: String) -> Link<C> {
+        Link {
+            name,
+            conn: None,
+            backoff: Backoff::default(),
+            connects: 0,
+            failures: 0,
+        }
+    }
+
+    /// The open connection, opening it with `open` when there is none and the backoff allows.
+    pub(crate) fn get<E: std::fmt::Display>(
+        &mut self,
+        open: impl FnOnce() -> Result<C, E>,
+        lost: impl Fn(&E) -> bool,
+    ) -> Result<&mut C, StoreError> {
+        if self.conn.is_none() {
+            if !self.backoff.may_try() {
+                return Err(StoreError::Unavailable {
+                    store: self.name.clone(),
+                    reason: format!("reconnecting in {} ms", self.backoff.wait_ms()),
+                });
+            }
+            match open() {
+                Ok(c) => {
+                    self.connects += 1;
+                    self.backoff.succeeded();
+                    self.conn = Some(c);
+                }
+                Err(e) => {
+                    let lost = lost(&e);
+                    return Err(self.fail(e, lost));
+                }
+            }
+        }
+        self.conn.as_mut().ok_or_else(|| StoreError::Unavailable {
+            store: self.name.clone(),
+            reason: "not connected".into(),
+        })
+    }
+
+    /// The error of a call: a lost connection is dropped (reopened after the backoff) and the
+    /// store is unavailable; otherwise the store refused this request.
+    pub(crate) fn fail(&mut self, e: impl std::fmt::Display, lost: bool) -> StoreError {
+        if lost {
+            self.conn = None;
+            self.backoff.failed();
+            self.failures += 1;
+            StoreError::Unavailable {
+                store: self.name.clone(),
+                reason: e.to_string(),
+            }
+        } else {
+            StoreError::Rejected {
+                store: self.name.clone(),
+                reason: e.to_string(),
+            }
+        }
+    }
+
+    pub(crate) fn rejected(&self, reason: String) -> StoreError {
+        StoreError::Rejected {
+            store: self.name.clone(),
+            reason,
+        }
+    }
+
+    /// (connections opened, calls failed on a lost connection).
+    pub(crate) fn stats(&self) -> (u64, u64) {
+        (self.connects, self.failures)
+    }
 }
 
 /// Keys per statement (bounded statement size and parameter count).

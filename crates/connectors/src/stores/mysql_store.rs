@@ -2,9 +2,9 @@
 //! unique index on its key columns. Lookups are one prepared `SELECT … WHERE (key) IN (…)` per
 //! batch of misses, writes `INSERT … ON DUPLICATE KEY UPDATE` and `DELETE … WHERE (key) IN (…)`.
 
-use super::{column_list, key_of, quote, row_key, CHUNK, TIMEOUT};
+use super::{column_list, key_of, quote, row_key, Link, CHUNK, TIMEOUT};
 use eventflux_planner::types::Type;
-use eventflux_runtime::external::{Backoff, ExternalStore, StoreError, StoreSchema};
+use eventflux_runtime::external::{ExternalStore, StoreError, StoreSchema};
 use eventflux_runtime::value::{KeyValue, Value};
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder, Params};
@@ -14,10 +14,13 @@ pub struct MysqlStore {
     opts: Opts,
     table: String,
     schema: StoreSchema,
-    conn: Option<Conn>,
-    backoff: Backoff,
-    reconnects: u64,
-    failures: u64,
+    link: Link<Conn>,
+}
+
+/// Anything but an error the server reported (bad credentials, unknown table, bad SQL) means
+/// the connection is lost: I/O, a closed connection, a timeout.
+fn lost(e: &mysql::Error) -> bool {
+    !matches!(e, mysql::Error::MySqlError(_))
 }
 
 fn param(ty: Type, v: &Value) -> mysql::Value {
@@ -75,66 +78,21 @@ impl MysqlStore {
             opts,
             table: table.to_string(),
             schema,
-            conn: None,
-            backoff: Backoff::default(),
-            reconnects: 0,
-            failures: 0,
+            link: Link::new(format!("mysql table '{table}'")),
         })
-    }
-
-    fn name(&self) -> String {
-        format!("mysql table '{}'", self.table)
     }
 
     fn connect(&mut self) -> Result<&mut Conn, StoreError> {
-        if self.conn.is_none() {
-            if !self.backoff.may_try() {
-                return Err(StoreError::Unavailable {
-                    store: self.name(),
-                    reason: format!("reconnecting in {} ms", self.backoff.wait_ms()),
-                });
-            }
-            let opts = OptsBuilder::from_opts(self.opts.clone())
-                .tcp_connect_timeout(Some(TIMEOUT))
-                .read_timeout(Some(TIMEOUT))
-                .write_timeout(Some(TIMEOUT));
-            match Conn::new(opts) {
-                Ok(c) => {
-                    self.reconnects += 1;
-                    self.backoff.succeeded();
-                    self.conn = Some(c);
-                }
-                Err(e) => {
-                    self.backoff.failed();
-                    self.failures += 1;
-                    return Err(self.classify(e));
-                }
-            }
-        }
-        self.conn.as_mut().ok_or_else(|| StoreError::Unavailable {
-            store: format!("mysql table '{}'", self.table),
-            reason: "not connected".into(),
-        })
+        let opts = OptsBuilder::from_opts(self.opts.clone())
+            .tcp_connect_timeout(Some(TIMEOUT))
+            .read_timeout(Some(TIMEOUT))
+            .write_timeout(Some(TIMEOUT));
+        self.link.get(|| Conn::new(opts), lost)
     }
 
-    /// Server errors (bad credentials, unknown table, bad SQL) are the request's; anything else
-    /// (I/O, a closed connection) drops the connection, reopened with backoff.
-    fn classify(&mut self, e: mysql::Error) -> StoreError {
-        match e {
-            mysql::Error::MySqlError(m) => StoreError::Rejected {
-                store: self.name(),
-                reason: m.to_string(),
-            },
-            other => {
-                self.conn = None;
-                self.backoff.failed();
-                self.failures += 1;
-                StoreError::Unavailable {
-                    store: self.name(),
-                    reason: other.to_string(),
-                }
-            }
-        }
+    fn fail(&mut self, e: mysql::Error) -> StoreError {
+        let lost = lost(&e);
+        self.link.fail(e, lost)
     }
 
     fn key_in(&self, n: usize) -> String {
@@ -162,7 +120,7 @@ impl MysqlStore {
 
     fn rows(&mut self, sql: &str, params: Params) -> Result<Vec<Vec<Value>>, StoreError> {
         let result = self.connect()?.exec::<mysql::Row, _, _>(sql, params);
-        let rows = result.map_err(|e| self.classify(e))?;
+        let rows = result.map_err(|e| self.fail(e))?;
         let types: Vec<Type> = self.schema.columns.iter().map(|(_, t)| *t).collect();
         Ok(rows
             .into_iter()
@@ -179,7 +137,7 @@ impl MysqlStore {
 
     fn execute(&mut self, sql: &str, params: Params) -> Result<(), StoreError> {
         let result = self.connect()?.exec_drop(sql, params);
-        result.map_err(|e| self.classify(e))
+        result.map_err(|e| self.fail(e))
     }
 }
 
@@ -262,6 +220,6 @@ impl ExternalStore for MysqlStore {
     }
 
     fn connection_stats(&self) -> (u64, u64) {
-        (self.reconnects, self.failures)
+        self.link.stats()
     }
 }

@@ -2,9 +2,9 @@
 //! constraint on its key columns. Lookups are one `SELECT … WHERE (key) IN (…)` per batch of
 //! misses, writes `INSERT … ON CONFLICT … DO UPDATE` and `DELETE … WHERE (key) IN (…)`.
 
-use super::{column_list, key_of, quote, row_key, CHUNK, TIMEOUT};
+use super::{column_list, key_of, quote, row_key, Link, CHUNK, TIMEOUT};
 use eventflux_planner::types::Type;
-use eventflux_runtime::external::{Backoff, ExternalStore, StoreError, StoreSchema};
+use eventflux_runtime::external::{ExternalStore, StoreError, StoreSchema};
 use eventflux_runtime::value::{KeyValue, Value};
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row};
@@ -14,10 +14,26 @@ pub struct PostgresStore {
     url: String,
     table: String,
     schema: StoreSchema,
-    conn: Option<Client>,
-    backoff: Backoff,
-    reconnects: u64,
-    failures: u64,
+    link: Link<Client>,
+}
+
+/// A lost connection (closed, I/O, timeout) rather than an error the server reported; a
+/// refused login (SQLSTATE class 28) is the server's answer.
+fn lost(e: &PgError) -> bool {
+    e.0.is_closed() || e.0.as_db_error().is_none()
+}
+
+/// A client error shown with the server's message when there is one (the client's own text
+/// for a server error is only "db error").
+struct PgError(postgres::Error);
+
+impl std::fmt::Display for PgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_db_error() {
+            Some(db) => write!(f, "{db}"),
+            None => write!(f, "{}", self.0),
+        }
+    }
 }
 
 /// One owned SQL parameter of a column's type (NULL typed too).
@@ -86,74 +102,25 @@ impl PostgresStore {
             url: url.to_string(),
             table: table.to_string(),
             schema,
-            conn: None,
-            backoff: Backoff::default(),
-            reconnects: 0,
-            failures: 0,
+            link: Link::new(format!("postgres table '{table}'")),
         }
-    }
-
-    fn name(&self) -> String {
-        format!("postgres table '{}'", self.table)
     }
 
     fn connect(&mut self) -> Result<&mut Client, StoreError> {
-        if self.conn.is_none() {
-            if !self.backoff.may_try() {
-                return Err(StoreError::Unavailable {
-                    store: self.name(),
-                    reason: format!("reconnecting in {} ms", self.backoff.wait_ms()),
-                });
-            }
-            let mut config: postgres::Config =
-                self.url
-                    .parse()
-                    .map_err(|e: postgres::Error| StoreError::Rejected {
-                        store: self.name(),
-                        reason: format!("bad postgres.url: {e}"),
-                    })?;
-            config.connect_timeout(TIMEOUT);
-            config.options(&format!("-c statement_timeout={}", TIMEOUT.as_millis()));
-            match config.connect(NoTls) {
-                Ok(c) => {
-                    self.reconnects += 1;
-                    self.backoff.succeeded();
-                    self.conn = Some(c);
-                }
-                Err(e) => {
-                    self.backoff.failed();
-                    self.failures += 1;
-                    return Err(self.classify(e));
-                }
-            }
-        }
-        self.conn.as_mut().ok_or_else(|| StoreError::Unavailable {
-            store: format!("postgres table '{}'", self.table),
-            reason: "not connected".into(),
-        })
+        let mut config: postgres::Config = self
+            .url
+            .parse()
+            .map_err(|e| self.link.rejected(format!("bad postgres.url: {e}")))?;
+        config.connect_timeout(TIMEOUT);
+        config.options(&format!("-c statement_timeout={}", TIMEOUT.as_millis()));
+        self.link
+            .get(|| config.connect(NoTls).map_err(PgError), lost)
     }
 
-    /// Connection-level failures drop the connection (reopened with backoff); SQL errors are
-    /// the request's.
-    fn classify(&mut self, e: postgres::Error) -> StoreError {
-        let closed = e.is_closed() || e.as_db_error().is_none();
-        let auth = e
-            .as_db_error()
-            .is_some_and(|d| d.code().code().starts_with("28"));
-        if closed && !auth {
-            self.conn = None;
-            self.backoff.failed();
-            self.failures += 1;
-            StoreError::Unavailable {
-                store: self.name(),
-                reason: e.to_string(),
-            }
-        } else {
-            StoreError::Rejected {
-                store: self.name(),
-                reason: e.as_db_error().map_or(e.to_string(), |d| d.to_string()),
-            }
-        }
+    fn fail(&mut self, e: postgres::Error) -> StoreError {
+        let e = PgError(e);
+        let lost = lost(&e);
+        self.link.fail(e, lost)
     }
 
     /// `(k1, k2) IN (($1, $2), …)` for `n` keys, parameters from `first`.
@@ -189,7 +156,7 @@ impl PostgresStore {
     fn rows(&mut self, sql: &str, params: &[Param]) -> Result<Vec<Vec<Value>>, StoreError> {
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(Param::sql).collect();
         let result = self.connect()?.query(sql, &refs);
-        let rows = result.map_err(|e| self.classify(e))?;
+        let rows = result.map_err(|e| self.fail(e))?;
         let types: Vec<Type> = self.schema.columns.iter().map(|(_, t)| *t).collect();
         rows.iter()
             .map(|r| {
@@ -200,16 +167,16 @@ impl PostgresStore {
                     .collect::<Result<Vec<_>, _>>()
             })
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoreError::Rejected {
-                store: self.name(),
-                reason: format!("column types do not match the table: {e}"),
+            .map_err(|e| {
+                self.link
+                    .rejected(format!("column types do not match the table: {e}"))
             })
     }
 
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<(), StoreError> {
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(Param::sql).collect();
         let result = self.connect()?.execute(sql, &refs);
-        result.map(|_| ()).map_err(|e| self.classify(e))
+        result.map(|_| ()).map_err(|e| self.fail(e))
     }
 }
 
@@ -311,6 +278,6 @@ impl ExternalStore for PostgresStore {
     }
 
     fn connection_stats(&self) -> (u64, u64) {
-        (self.reconnects, self.failures)
+        self.link.stats()
     }
 }

@@ -2,8 +2,8 @@
 //! column (NULL columns are absent fields). Lookups are one pipelined `HGETALL` round trip per
 //! batch of misses; upserts `DEL` + `HSET` in a transaction per row; deletes `DEL`.
 
-use super::{row_key, to_text, TIMEOUT};
-use eventflux_runtime::external::{Backoff, ExternalStore, StoreError, StoreSchema};
+use super::{row_key, to_text, Link, TIMEOUT};
+use eventflux_runtime::external::{ExternalStore, StoreError, StoreSchema};
 use eventflux_runtime::value::Value;
 use std::collections::HashMap;
 
@@ -11,10 +11,12 @@ pub struct RedisStore {
     client: redis::Client,
     prefix: String,
     schema: StoreSchema,
-    conn: Option<redis::Connection>,
-    backoff: Backoff,
-    reconnects: u64,
-    failures: u64,
+    link: Link<redis::Connection>,
+}
+
+/// A lost connection rather than an error reply (wrong type, failed authentication).
+fn lost(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout()
 }
 
 impl RedisStore {
@@ -24,18 +26,11 @@ impl RedisStore {
             reason: format!("bad redis.url: {e}"),
         })?;
         Ok(RedisStore {
+            link: Link::new(format!("redis table '{}' ({prefix}*)", schema.table)),
             client,
             prefix: prefix.to_string(),
             schema,
-            conn: None,
-            backoff: Backoff::default(),
-            reconnects: 0,
-            failures: 0,
         })
-    }
-
-    fn name(&self) -> String {
-        format!("redis table '{}' ({}*)", self.schema.table, self.prefix)
     }
 
     fn key(&self, key: &[Value]) -> String {
@@ -43,67 +38,22 @@ impl RedisStore {
         format!("{}{}", self.prefix, parts.join(":"))
     }
 
-    fn connect(&mut self) -> Result<&mut redis::Connection, StoreError> {
-        if self.conn.is_none() {
-            if !self.backoff.may_try() {
-                return Err(StoreError::Unavailable {
-                    store: self.name(),
-                    reason: format!("reconnecting in {} ms", self.backoff.wait_ms()),
-                });
-            }
-            let opened = self
-                .client
-                .get_connection_with_timeout(TIMEOUT)
-                .and_then(|c| {
-                    c.set_read_timeout(Some(TIMEOUT))?;
-                    c.set_write_timeout(Some(TIMEOUT))?;
-                    Ok(c)
-                });
-            match opened {
-                Ok(c) => {
-                    self.reconnects += 1;
-                    self.backoff.succeeded();
-                    self.conn = Some(c);
-                }
-                Err(e) => {
-                    self.backoff.failed();
-                    self.failures += 1;
-                    return Err(self.classify(e));
-                }
-            }
-        }
-        self.conn.as_mut().ok_or_else(|| StoreError::Unavailable {
-            store: "redis".into(),
-            reason: "not connected".into(),
-        })
-    }
-
-    /// Server replies that are errors (wrong type, auth) are the request's; connection
-    /// problems drop the connection, reopened with backoff.
-    fn classify(&mut self, e: redis::RedisError) -> StoreError {
-        let lost = e.is_io_error()
-            || e.is_connection_dropped()
-            || e.is_connection_refusal()
-            || e.is_timeout();
-        if lost {
-            self.conn = None;
-            self.backoff.failed();
-            self.failures += 1;
-            StoreError::Unavailable {
-                store: self.name(),
-                reason: e.to_string(),
-            }
-        } else {
-            StoreError::Rejected {
-                store: self.name(),
-                reason: e.to_string(),
-            }
-        }
-    }
-
     fn run<T: redis::FromRedisValue>(&mut self, pipe: &redis::Pipeline) -> Result<T, StoreError> {
-        let result = pipe.query::<T>(self.connect()?);
-        result.map_err(|e| self.classify(e))
+        let client = &self.client;
+        let conn = self.link.get(
+            || {
+                let c = client.get_connection_with_timeout(TIMEOUT)?;
+                c.set_read_timeout(Some(TIMEOUT))?;
+                c.set_write_timeout(Some(TIMEOUT))?;
+                Ok::<_, redis::RedisError>(c)
+            },
+            lost,
+        )?;
+        let result = pipe.query::<T>(conn);
+        result.map_err(|e| {
+            let lost = lost(&e);
+            self.link.fail(e, lost)
+        })
     }
 
     fn row_of(&self, fields: &HashMap<String, String>) -> Vec<Value> {
@@ -203,6 +153,6 @@ impl ExternalStore for RedisStore {
     }
 
     fn connection_stats(&self) -> (u64, u64) {
-        (self.reconnects, self.failures)
+        self.link.stats()
     }
 }
