@@ -66,6 +66,35 @@ impl PatternPlan {
             .any(|n| matches!(n, PatternNode::Every(_)))
     }
 
+    /// Whether the pattern has the two-step shape the runtime runs on its fast path:
+    /// `EVERY e1=A[f] -> e2=B[g]` or `EVERY e1=A[f] -> NOT B[g] FOR d` (optional WITHIN), in
+    /// PATTERN mode.
+    pub fn is_two_step(&self) -> bool {
+        if self.mode != PatternMode::Pattern {
+            return false;
+        }
+        let PatternNode::Seq(steps) = &self.nodes[self.root] else {
+            return false;
+        };
+        let [every, second] = steps.as_slice() else {
+            return false;
+        };
+        let first_ok = matches!(&self.nodes[*every], PatternNode::Every(c)
+            if matches!(self.nodes[*c], PatternNode::Element { min: 1, max: Some(1), .. }));
+        let second_ok = matches!(
+            self.nodes[*second],
+            PatternNode::Element {
+                min: 1,
+                max: Some(1),
+                ..
+            } | PatternNode::Absent {
+                duration: Some(_),
+                ..
+            }
+        );
+        first_ok && second_ok
+    }
+
     /// The automaton as text, for `eventflux explain`.
     pub fn describe(&self, stream_names: &dyn Fn(StreamId) -> String) -> String {
         let mut out = String::new();
@@ -74,6 +103,12 @@ impl PatternPlan {
             PatternMode::Sequence => "sequence (strict: the next event must match the next step)",
         };
         let _ = writeln!(out, "      automaton: {mode}");
+        if self.is_two_step() {
+            let _ = writeln!(
+                out,
+                "      runs on the two-step fast path (unless 'pattern.fast_path' = 'false')"
+            );
+        }
         if let Some(w) = self.within {
             let _ = writeln!(out, "      within {w} ms of the first bound event");
         }

@@ -18,7 +18,6 @@ use crate::value::{KeyValue, Value};
 use eventflux_planner::expr::TypedExprKind;
 use eventflux_planner::pattern::PatternPlan;
 use eventflux_planner::plan::PartitionKeyPlan;
-use eventflux_sql::ast::PatternMode;
 use hashbrown::HashTable;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::collections::VecDeque;
@@ -153,7 +152,9 @@ impl PairOperator {
         max_partial: usize,
         budget: Budget,
     ) -> Result<Option<PairOperator>, CompileError> {
-        if plan.mode != PatternMode::Pattern {
+        // The planner's shape test (shown by explain) and this one agree by construction;
+        // both must hold.
+        if !plan.is_two_step() {
             return Ok(None);
         }
         let mut auto = Automaton::new(plan)?;
