@@ -61,6 +61,10 @@ enum Command {
         /// in-process, latency, replay or all.
         #[arg(long, default_value = "all")]
         mode: String,
+        /// In-process runs per workload; with more than one, a summary line gives the best and
+        /// the median (this kind of machine varies run to run).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
     },
 }
 
@@ -91,7 +95,8 @@ fn main() -> ExitCode {
             replay_events,
             batch,
             mode,
-        } => run_bench(&workloads, events, replay_events, batch, &mode),
+            repeat,
+        } => run_bench(&workloads, events, replay_events, batch, &mode, repeat),
     };
     match result {
         Ok(out) => {
@@ -114,6 +119,7 @@ fn run_bench(
     replay_events: u64,
     batch: usize,
     mode: &str,
+    repeat: usize,
 ) -> Result<String, Failure> {
     let usage = |m: String| Failure {
         code: cli::EXIT_USAGE,
@@ -139,10 +145,23 @@ fn run_bench(
     for w in selected {
         println!("# {}: {}", w.name, w.description);
         if matches!(mode, "all" | "in-process") {
-            println!(
-                "{}",
-                bench::in_process(w, events, batch.max(1)).map_err(fail)?
-            );
+            let mut rates = Vec::new();
+            for _ in 0..repeat.max(1) {
+                let report = bench::in_process(w, events, batch.max(1)).map_err(fail)?;
+                rates.push(report.events as f64 / report.seconds / 1e6);
+                println!("{report}");
+            }
+            if rates.len() > 1 {
+                rates.sort_by(f64::total_cmp);
+                println!(
+                    "{:<4} in-process  best={:.2} median={:.2} worst={:.2} M events/s over {} runs",
+                    w.name,
+                    rates[rates.len() - 1],
+                    rates[rates.len() / 2],
+                    rates[0],
+                    rates.len()
+                );
+            }
         }
         if matches!(mode, "all" | "latency") {
             println!("{}", bench::latency(w, replay_events).map_err(fail)?);
