@@ -246,7 +246,60 @@ fn report_stats(stats: &crate::EngineStats, all: bool) {
     for (s, n) in &stats.buffered_events {
         let _ = writeln!(err, "  stream {s}: {n} events waiting for the watermark");
     }
+    for t in &stats.table_stores {
+        let c = &t.cache;
+        let _ = writeln!(
+            err,
+            "  table {} ({}): cache {} of {} entries, {} hits, {} misses, {} evictions, {} expired; {} connections opened, {} lost; {} events failed",
+            t.table,
+            t.extension,
+            c.entries,
+            t.cache_size,
+            c.hits,
+            c.misses,
+            c.evictions,
+            c.expirations,
+            t.connects,
+            t.connection_failures,
+            t.failed_events
+        );
+    }
+    if stats.errors_dropped > 0 {
+        let _ = writeln!(
+            err,
+            "  errors not reported (too many pending): {}",
+            stats.errors_dropped
+        );
+    }
     let _ = writeln!(err, "  pending timers: {}", stats.pending_timers);
+}
+
+/// On a stop, listeners still flush what the app emitted before it.
+fn stop_on_failure(app: &mut App, line_no: u64) -> Result<(), Failure> {
+    report_errors(app, line_no).inspect_err(|_| app.engine_mut().flush_listeners())
+}
+
+/// Prints the errors the engine reported while processing input line `line_no` (`0`: at the
+/// end) and fails when the app stopped (`'error.strategy' = 'fail'`).
+fn report_errors(app: &mut App, line_no: u64) -> Result<(), Failure> {
+    let errors = app.take_errors();
+    if !errors.is_empty() {
+        let stderr = io::stderr();
+        let mut err = stderr.lock();
+        for e in errors {
+            let _ = match line_no {
+                0 => writeln!(err, "error: {e}"),
+                n => writeln!(err, "line {n}: error: {e}"),
+            };
+        }
+    }
+    match app.stopped() {
+        None => Ok(()),
+        Some(reason) => Err(Failure::app(match line_no {
+            0 => format!("error: the app stopped: {reason}"),
+            n => format!("line {n}: error: the app stopped: {reason}"),
+        })),
+    }
 }
 
 /// Streams printed to stdout: terminal streams plus `--print` ones.
@@ -341,10 +394,12 @@ pub fn replay(
                 let _ = writeln!(stderr.lock(), "line {line_no}: {e}");
             }
         }
+        stop_on_failure(&mut app, line_no)?;
     }
     if flush {
         app.flush();
     }
+    stop_on_failure(&mut app, 0)?;
     let final_stats = app.shutdown();
     report_stats(&final_stats, stats);
     Ok(())
@@ -380,6 +435,7 @@ fn live(app: App, printed: &[StreamId], stats: bool) -> Result<(), Failure> {
             Ok(m) => m,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 app.advance_to(wall_clock_ms());
+                stop_on_failure(&mut app, 0)?;
                 continue;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -402,7 +458,9 @@ fn live(app: App, printed: &[StreamId], stats: bool) -> Result<(), Failure> {
             }
             Err(e) => eprintln!("line {line_no}: {e}"),
         }
+        stop_on_failure(&mut app, line_no)?;
     }
+    stop_on_failure(&mut app, 0)?;
     let final_stats = app.shutdown();
     report_stats(&final_stats, stats);
     Ok(())

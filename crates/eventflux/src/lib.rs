@@ -49,6 +49,9 @@ pub enum Error {
     UnknownStream { name: String, hint: String },
     #[error(transparent)]
     Row(#[from] RowError),
+    /// An error under `'error.strategy' = 'fail'` stopped the app; it takes no more events.
+    #[error("the app stopped: {0}")]
+    Stopped(String),
 }
 
 /// Which clock drives the app (§14).
@@ -110,7 +113,15 @@ impl App {
     }
 
     fn from_plan(plan: AppPlan) -> Result<App, eventflux_runtime::compile::CompileError> {
-        let engine = Engine::new(&plan)?;
+        // External tables (§4) open their stores through the connectors; connections are made
+        // on first use.
+        let engine = Engine::with_stores(&plan, &|table, spec| {
+            eventflux_connectors::stores::open_store(
+                &spec.extension,
+                &spec.options,
+                eventflux_runtime::external_table::store_schema(table),
+            )
+        })?;
         Ok(App {
             plan,
             engine,
@@ -191,8 +202,28 @@ impl App {
         }
     }
 
+    /// Errors reported since the last call, oldest first: events dropped because a table's
+    /// store failed (`'error.strategy' = 'log'`), failed preloads. At most 10 000 are kept
+    /// between calls; older ones are counted in [`EngineStats::errors_dropped`].
+    pub fn take_errors(&mut self) -> Vec<String> {
+        self.engine.take_errors()
+    }
+
+    /// Why the app stopped (an error under `'error.strategy' = 'fail'`), if it did.
+    pub fn stopped(&self) -> Option<&str> {
+        self.engine.failure()
+    }
+
+    fn check_running(&self) -> Result<(), Error> {
+        match self.engine.failure() {
+            Some(reason) => Err(Error::Stopped(reason.to_string())),
+            None => Ok(()),
+        }
+    }
+
     /// Sends one event at the current engine time.
     pub fn send(&mut self, input: Input, values: &[Value]) -> Result<(), Error> {
+        self.check_running()?;
         self.tick_wall_clock();
         self.engine.check_row(input.stream, values)?;
         self.scratch.reset(values.len());
@@ -201,7 +232,7 @@ impl App {
         let batch = std::mem::take(&mut self.scratch);
         self.engine.send(input.stream, &batch);
         self.scratch = batch;
-        Ok(())
+        self.check_running()
     }
 
     /// Moves the clock to `ts` (firing due timers), then sends one event.
@@ -212,12 +243,13 @@ impl App {
 
     /// Sends a batch of events. Rows keep the timestamps of the batch; the clock is not moved.
     pub fn send_batch(&mut self, input: Input, batch: &Batch) -> Result<(), Error> {
+        self.check_running()?;
         self.tick_wall_clock();
         for row in batch.rows() {
             self.engine.check_row(input.stream, row.values)?;
         }
         self.engine.send(input.stream, batch);
-        Ok(())
+        self.check_running()
     }
 
     /// Sends a batch without checking that its rows fit the schema: the caller guarantees it

@@ -6,9 +6,9 @@ use crate::expr::{ColumnSlot, Constant, TypedExpr, TypedExprKind};
 use crate::options::stream_options;
 use crate::pattern::{PatternBuilder, PatternPlan, PatternScope, StreamLookup};
 use crate::plan::{
-    AppPlan, Attribute, EventTimePlan, Operator, PartitionKeyPlan, PartitionPlan, QueryPlan,
-    QueryTarget, RatePlan, Schema, SelectPlan, StreamId, StreamIo, StreamOrigin, StreamPlan,
-    TimeDomain, TriggerPlan,
+    AppPlan, Attribute, ErrorStrategy, EventTimePlan, Operator, PartitionKeyPlan, PartitionPlan,
+    QueryPlan, QueryTarget, RatePlan, Schema, SelectPlan, StreamId, StreamIo, StreamOrigin,
+    StreamPlan, TimeDomain, TriggerPlan,
 };
 
 mod tables;
@@ -72,6 +72,7 @@ pub fn build(app: &ast::App, src: &str) -> Result<AppPlan, Vec<Diagnostic>> {
     };
     b.declare_all(&app.statements);
     b.resolve_late_streams(&app.statements);
+    b.resolve_table_error_streams();
     b.plan_queries(&app.statements);
     b.check_cycles();
     b.assign_domains();
@@ -922,6 +923,7 @@ impl Builder<'_> {
     ) -> (String, BTreeMap<String, String>) {
         let mut name = None;
         let mut options = BTreeMap::new();
+        let mut spans: BTreeMap<String, Span> = BTreeMap::new();
         for a in anns {
             match a.name.name.to_ascii_lowercase().as_str() {
                 "name" => match a.args.as_slice() {
@@ -934,9 +936,10 @@ impl Builder<'_> {
                     _ => self.error(a.span, "@name takes one argument: @name('query-name')"),
                 },
                 "option" => match a.args.as_slice() {
-                    [(k, kspan), (v, _)] => {
+                    [(k, kspan), (v, vspan)] => {
                         if QUERY_OPTIONS.contains(&k.as_str()) {
                             options.insert(k.clone(), v.clone());
+                            spans.insert(k.clone(), *vspan);
                         } else {
                             self.error(
                                 *kspan,
@@ -960,6 +963,19 @@ impl Builder<'_> {
                         suggestion_suffix(other, ["name", "option"])
                     ),
                 ),
+            }
+        }
+        if options.contains_key("error.strategy") || options.contains_key("error.stream") {
+            let get = |k: &str| {
+                options
+                    .get(k)
+                    .map(|v| (v.clone(), spans.get(k).copied().unwrap_or_default()))
+            };
+            if let Some(ErrorStrategy::Stream(s)) =
+                self.error_strategy(get("error.strategy"), get("error.stream"))
+            {
+                let span = spans.get("error.stream").copied().unwrap_or_default();
+                self.ensure_error_stream(&s, span);
             }
         }
         (name.unwrap_or_else(|| format!("query-{query_no}")), options)

@@ -249,7 +249,53 @@ pub struct TablePlan {
     pub indexes: Vec<Vec<usize>>,
     /// `extension = 'cache'` with `max_size`: at most this many rows (FIFO eviction).
     pub max_size: Option<usize>,
+    /// Set for tables kept in an external store (`postgres`, `mysql`, `redis`).
+    pub store: Option<StorePlan>,
     pub span: Span,
+}
+
+impl TablePlan {
+    /// The primary-key columns' names, comma-separated (for messages).
+    pub fn key_names(&self) -> String {
+        let names: Vec<&str> = self
+            .primary_key
+            .iter()
+            .map(|&c| self.schema.attributes[c].name.as_str())
+            .collect();
+        names.join(", ")
+    }
+}
+
+/// An external table's store, cache and error handling (§4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorePlan {
+    /// `postgres`, `mysql` or `redis`.
+    pub extension: String,
+    /// The connector's own keys (`postgres.url`, …), `${ENV}` already substituted.
+    pub options: BTreeMap<String, String>,
+    /// `LRU`, `LFU` or `FIFO`.
+    pub cache_policy: String,
+    /// Rows (and remembered misses) the cache keeps; 0: no cache.
+    pub cache_size: usize,
+    /// Milliseconds a cached row or miss stays valid.
+    pub cache_ttl: Option<i64>,
+    /// `cache.preload = 'true'`: load the whole table at start when it fits the cache.
+    pub preload: bool,
+    /// What happens to an event whose store access fails (a query's own
+    /// `@option('error.strategy', …)` takes precedence).
+    pub on_error: ErrorStrategy,
+}
+
+/// `'error.strategy'` (§3.2): what happens to an event that cannot be processed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ErrorStrategy {
+    /// Report it on the engine's error channel, count it and drop it.
+    #[default]
+    Log,
+    /// Route it to this stream as `(payload STRING, error STRING)`.
+    Stream(String),
+    /// Stop the app with the error.
+    Fail,
 }
 
 /// How a query inside a PARTITION block splits its state.

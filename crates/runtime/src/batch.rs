@@ -95,6 +95,13 @@ impl Batch {
         self.kinds.push(kind);
     }
 
+    /// Keeps the first `rows` rows.
+    pub fn truncate(&mut self, rows: usize) {
+        self.values.truncate(rows * self.arity);
+        self.timestamps.truncate(rows);
+        self.kinds.truncate(rows);
+    }
+
     /// Keeps only the rows of one kind, in order.
     pub fn retain_kind(&mut self, keep: EventKind) {
         if self.kinds.iter().all(|k| *k == keep) {

@@ -15,7 +15,7 @@ use crate::compile::CompileError;
 use crate::operators::{build_pipeline, BatchOperator, OpCtx};
 use crate::timer::{TimerOwner, TimerService};
 use crate::value::Value;
-use eventflux_planner::plan::{AppPlan, QueryTarget, StreamId, TimeDomain};
+use eventflux_planner::plan::{AppPlan, ErrorStrategy, QueryTarget, StreamId, TimeDomain};
 use eventflux_planner::types::Type;
 use eventflux_sql::ast::OutputEvents;
 use std::collections::BTreeMap;
@@ -37,6 +37,7 @@ impl<F: FnMut(StreamId, i64, &Batch) + Send> OutputListener for F {
 struct StreamRuntime {
     name: String,
     types: Vec<Type>,
+    attribute_names: Vec<String>,
     /// Queries reading this stream, in definition order.
     readers: Vec<usize>,
     listeners: Vec<usize>,
@@ -74,8 +75,12 @@ pub struct EngineStats {
     pub window_evictions: Vec<(String, u64)>,
     /// Per query: partial matches dropped because of `pattern.max_partial_matches`, and that bound.
     pub pattern_drops: Vec<(String, u64, usize)>,
-    /// Per table: rows held.
+    /// Per table: rows held (external tables: the current batch's view).
     pub table_sizes: Vec<(String, usize)>,
+    /// Per external table: cache and connection counters, failed events.
+    pub table_stores: Vec<crate::external_table::ExternalTableStats>,
+    /// Errors dropped because the driver did not take them ([`Engine::take_errors`]).
+    pub errors_dropped: u64,
 }
 
 /// The clock, timers and reordering buffer of one event-time domain: one event-time stream, or
@@ -129,6 +134,7 @@ macro_rules! op_ctx {
             stream: $eng.current_stream,
             tables: &mut $eng.tables,
             token_tag: 0,
+            failures: &mut $eng.failures,
         }
     }};
 }
@@ -162,9 +168,30 @@ pub struct Engine {
     event_time: Vec<Option<EventTimeState>>,
     /// The stream whose rows are being delivered to a query (for queries reading several).
     current_stream: usize,
-    /// In-memory tables (§4), read and written by queries through their operator context.
+    /// Tables (§4), read and written by queries through their operator context.
     tables: Vec<crate::store::TableStore>,
+    /// Events that failed on a table's store during the current call, and how each query
+    /// handles them (`@option('error.strategy', …)`; `None`: the table's strategy).
+    failures: Vec<crate::operators::EventFailure>,
+    query_errors: Vec<Option<ErrorStrategy>>,
+    /// Reported errors not yet taken by the driver ([`Engine::take_errors`]), and those
+    /// dropped because nobody took them.
+    errors: Vec<String>,
+    errors_dropped: u64,
+    /// Set by an error under `'error.strategy' = 'fail'`: the app must stop.
+    failed: Option<String>,
 }
+
+/// Errors kept for the driver at most (older ones are counted, not kept).
+const MAX_PENDING_ERRORS: usize = 10_000;
+
+/// Opens the store of an external table (injected by the embedding crate, so the runtime
+/// depends on no client library).
+pub type StoreOpener<'a> = dyn Fn(
+        &eventflux_planner::plan::TablePlan,
+        &eventflux_planner::plan::StorePlan,
+    ) -> Result<Box<dyn crate::external::ExternalStore>, crate::external::StoreError>
+    + 'a;
 
 /// A row that does not fit its stream's schema.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -185,14 +212,43 @@ pub enum RowError {
 }
 
 impl Engine {
-    /// Compiles every query of the plan.
+    /// Compiles every query of the plan. External tables need [`Engine::with_stores`].
     pub fn new(plan: &AppPlan) -> Result<Engine, CompileError> {
+        Engine::with_stores(plan, &|t, s| {
+            Err(crate::external::StoreError::Rejected {
+                store: format!("{} table '{}'", s.extension, t.name),
+                reason: "this engine was built without store connectors (use Engine::with_stores)"
+                    .into(),
+            })
+        })
+    }
+
+    /// Compiles every query of the plan, opening external tables' stores with `open`
+    /// (connections are made on first use).
+    pub fn with_stores(plan: &AppPlan, open: &StoreOpener<'_>) -> Result<Engine, CompileError> {
+        let mut tables = Vec::with_capacity(plan.tables.len());
+        for t in &plan.tables {
+            tables.push(match &t.store {
+                None => crate::store::TableStore::new(t),
+                Some(spec) => {
+                    let store = open(t, spec).map_err(|e| CompileError {
+                        message: format!("table '{}': {e}", t.name),
+                        span: t.span,
+                    })?;
+                    crate::store::TableStore::with_external(
+                        t,
+                        crate::external_table::ExternalTable::new(t, spec, store),
+                    )
+                }
+            });
+        }
         let mut streams: Vec<StreamRuntime> = plan
             .streams
             .iter()
             .map(|s| StreamRuntime {
                 name: s.name.clone(),
                 types: s.schema.attributes.iter().map(|a| a.ty).collect(),
+                attribute_names: s.schema.attributes.iter().map(|a| a.name.clone()).collect(),
                 readers: Vec::new(),
                 listeners: Vec::new(),
                 rows_in: 0,
@@ -303,11 +359,30 @@ impl Engine {
             query_domain,
             event_time,
             current_stream: 0,
-            tables: plan
-                .tables
+            tables,
+            failures: Vec::new(),
+            query_errors: plan
+                .queries
                 .iter()
-                .map(crate::store::TableStore::new)
+                .map(|q| {
+                    match q
+                        .options
+                        .get("error.strategy")
+                        .map(|s| s.to_ascii_lowercase())
+                    {
+                        Some(s) if s == "fail" => Some(ErrorStrategy::Fail),
+                        Some(s) if s == "stream" => q
+                            .options
+                            .get("error.stream")
+                            .map(|n| ErrorStrategy::Stream(n.clone())),
+                        Some(s) if s == "log" => Some(ErrorStrategy::Log),
+                        _ => None,
+                    }
+                })
                 .collect(),
+            errors: Vec::new(),
+            errors_dropped: 0,
+            failed: None,
             started: false,
             flushing: false,
             start_time: 0,
@@ -396,6 +471,9 @@ impl Engine {
         if !self.domains.is_empty() {
             self.check_idle_domains();
         }
+        if !self.failures.is_empty() {
+            self.handle_failures();
+        }
     }
 
     /// End of time (replay `--flush`): fires every pending timer, then lets every operator emit
@@ -425,6 +503,9 @@ impl Engine {
             }
         }
         self.flushing = false;
+        if !self.failures.is_empty() {
+            self.handle_failures();
+        }
     }
 
     /// Fires the timers of an event-time domain up to `to` and moves its clock there.
@@ -592,9 +673,149 @@ impl Engine {
     }
 
     /// Starts the clock: AT START triggers fire now, periodic and cron triggers are scheduled.
+    /// Errors reported since the last call (store failures under the `log` strategy, failed
+    /// preloads), oldest first.
+    pub fn take_errors(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.errors)
+    }
+
+    /// Set once an error happened under `'error.strategy' = 'fail'`: the app must stop.
+    pub fn failure(&self) -> Option<&str> {
+        self.failed.as_deref()
+    }
+
+    fn report(&mut self, message: String) {
+        if self.errors.len() >= MAX_PENDING_ERRORS {
+            self.errors.remove(0);
+            self.errors_dropped += 1;
+        }
+        self.errors.push(message);
+    }
+
+    /// `cache.preload`: external tables that ask for it fill their cache at start.
+    fn preload_tables(&mut self) {
+        for i in 0..self.tables.len() {
+            let now = self.now;
+            let table = &mut self.tables[i];
+            let name = table.name.clone();
+            let fail = table
+                .external()
+                .is_some_and(|e| e.on_error == ErrorStrategy::Fail);
+            match table.preload(now) {
+                Ok(Some(_)) => {}
+                Ok(None) => self.report(format!(
+                    "table '{name}': not preloaded: the table has more rows than 'cache.size'"
+                )),
+                Err(e) => {
+                    let msg = format!("table '{name}': preload failed: {e}");
+                    if fail {
+                        self.failed.get_or_insert(msg);
+                    } else {
+                        self.report(msg);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles the events that failed on a table's store by the query's (else the table's)
+    /// `'error.strategy'`: report and drop, route to the error stream, or fail the app.
+    fn handle_failures(&mut self) {
+        let mut round = 0;
+        while !self.failures.is_empty() {
+            round += 1;
+            let failures = std::mem::take(&mut self.failures);
+            let mut routed: Vec<(StreamId, Batch)> = Vec::new();
+            for f in failures {
+                let q = f.query as usize;
+                let table = self.tables.get(f.table);
+                let strategy = self
+                    .query_errors
+                    .get(q)
+                    .cloned()
+                    .flatten()
+                    .or_else(|| table.and_then(|t| t.external()).map(|e| e.on_error.clone()))
+                    .unwrap_or_default();
+                let query = self.queries.get(q).map_or("", |q| q.name.as_str());
+                let table = table.map_or("", |t| t.name.as_str());
+                let reason = format!("query '{query}': table '{table}': {}", f.error);
+                let payload = self.render_event(f.stream, &f.row);
+                let target = match &strategy {
+                    ErrorStrategy::Stream(name) if round == 1 => {
+                        self.streams.iter().position(|s| s.name == *name)
+                    }
+                    _ => None,
+                };
+                match (strategy, target) {
+                    (ErrorStrategy::Fail, _) => {
+                        self.failed
+                            .get_or_insert_with(|| format!("{reason}; event {payload}"));
+                    }
+                    (_, Some(id)) => {
+                        let at = match routed.iter().position(|(s, _)| *s == id) {
+                            Some(at) => at,
+                            None => {
+                                routed.push((id, Batch::new(2)));
+                                routed.len() - 1
+                            }
+                        };
+                        routed[at].1.push_iter(
+                            f.ts,
+                            EventKind::Current,
+                            [Value::string(&payload), Value::string(&reason)],
+                        );
+                    }
+                    (ErrorStrategy::Stream(_), None) => self.report(format!(
+                        "{reason}; event dropped (raised while routing errors): {payload}"
+                    )),
+                    (ErrorStrategy::Log, _) => {
+                        self.report(format!("{reason}; event dropped: {payload}"))
+                    }
+                }
+            }
+            for (id, batch) in routed {
+                self.deliver(id, &batch);
+            }
+        }
+    }
+
+    /// An event as a JSON object labelled with its stream's attribute names (an array when the
+    /// row is not one of the stream's).
+    fn render_event(&self, stream: usize, row: &[Value]) -> String {
+        use std::fmt::Write as _;
+        let names = self
+            .streams
+            .get(stream)
+            .filter(|s| s.types.len() == row.len())
+            .map(|s| &s.attribute_names);
+        let mut out = String::new();
+        out.push(if names.is_some() { '{' } else { '[' });
+        for (i, v) in row.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            if let Some(names) = names {
+                write_json_string(&mut out, &names[i]);
+                out.push_str(": ");
+            }
+            match v {
+                Value::Null => out.push_str("null"),
+                Value::String(s) => write_json_string(&mut out, s),
+                Value::Float(x) if !x.is_finite() => out.push_str("null"),
+                Value::Double(x) if !x.is_finite() => out.push_str("null"),
+                other => {
+                    let _ = write!(out, "{other}");
+                }
+            }
+        }
+        out.push(if names.is_some() { '}' } else { ']' });
+        out
+    }
+
     fn start(&mut self) {
         self.started = true;
         self.start_time = self.now;
+        self.preload_tables();
         // Event-time queries start with their domain's clock (at its first watermark).
         self.for_each_operator_in(None, |op, ctx, out| op.on_start(ctx, out));
         for i in 0..self.triggers.len() {
@@ -663,6 +884,9 @@ impl Engine {
             self.start();
         }
         self.deliver(stream, batch);
+        if !self.failures.is_empty() {
+            self.handle_failures();
+        }
     }
 
     /// Delivers rows to a stream: event-time streams reorder them first.
@@ -777,6 +1001,12 @@ impl Engine {
                 .iter()
                 .map(|t| (t.name.clone(), t.len()))
                 .collect(),
+            table_stores: self
+                .tables
+                .iter()
+                .filter_map(|t| t.external().map(|e| e.stats()))
+                .collect(),
+            errors_dropped: self.errors_dropped,
             late_events: self
                 .event_time
                 .iter()
@@ -802,6 +1032,26 @@ impl Engine {
                 .collect(),
         }
     }
+}
+
+/// Appends `s` as a JSON string literal.
+fn write_json_string(out: &mut String, s: &str) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 pub fn value_kind(v: &Value) -> &'static str {

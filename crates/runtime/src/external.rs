@@ -136,6 +136,10 @@ impl Cache {
         }
     }
 
+    pub fn config(&self) -> CacheConfig {
+        self.config
+    }
+
     pub fn stats(&self) -> CacheStats {
         CacheStats {
             entries: self.map.len(),
@@ -305,15 +309,26 @@ impl CachedStore {
         out: &mut Vec<Option<Vec<Value>>>,
     ) -> Result<(), StoreError> {
         out.clear();
+        out.resize(keys.len(), None);
+        self.lookup_with(keys, now, |i, row| out[i] = row.map(<[Value]>::to_vec))
+    }
+
+    /// Like [`Self::lookup`], handing each answer to `found(position, row)` instead of copying
+    /// it: cached answers as they are found (without copying the row), then the store's.
+    pub fn lookup_with(
+        &mut self,
+        keys: &[Vec<Value>],
+        now: i64,
+        mut found: impl FnMut(usize, Option<&[Value]>),
+    ) -> Result<(), StoreError> {
         self.misses.clear();
         self.asked.clear();
         self.miss_at.clear();
         for (i, key) in keys.iter().enumerate() {
             match self.cache.get(key, now) {
-                Cached::Row(r) => out.push(Some(r.to_vec())),
-                Cached::Absent => out.push(None),
+                Cached::Row(r) => found(i, Some(r)),
+                Cached::Absent => found(i, None),
                 Cached::Unknown => {
-                    out.push(None);
                     // The same key twice in one batch is asked once.
                     let next = self.misses.len();
                     let j = *self
@@ -343,12 +358,47 @@ impl CachedStore {
             });
         }
         for &(i, j) in &self.miss_at {
-            out[i].clone_from(&self.answers[j]);
+            found(i, self.answers[j].as_deref());
         }
         for (key, row) in self.misses.iter().zip(self.answers.drain(..)) {
             self.cache.put(key, row, now);
         }
         Ok(())
+    }
+
+    /// Writes a batch's changes through: `rows` replace the rows with their keys, `deleted`
+    /// keys are removed. The cache then remembers what was written; after a failure it forgets
+    /// those keys (the store's state is unknown).
+    pub fn write_through(
+        &mut self,
+        rows: &[Vec<Value>],
+        deleted: &[Vec<Value>],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut result = Ok(());
+        if !rows.is_empty() {
+            result = self.store.upsert(rows);
+        }
+        if result.is_ok() && !deleted.is_empty() {
+            result = self.store.delete(deleted);
+        }
+        let ok = result.is_ok();
+        for row in rows {
+            let key: Vec<Value> = self.schema.key.iter().map(|&k| row[k].clone()).collect();
+            if ok {
+                self.cache.put(&key, Some(row.clone()), now);
+            } else {
+                self.cache.invalidate(&key);
+            }
+        }
+        for key in deleted {
+            if ok {
+                self.cache.put(key, None, now);
+            } else {
+                self.cache.invalidate(key);
+            }
+        }
+        result
     }
 
     /// Writes rows through to the store (and drops their cached keys).

@@ -17,6 +17,7 @@ use crate::batch::{Batch, EventKind};
 use crate::compile::{
     compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx,
 };
+use crate::external::StoreError;
 use crate::operators::{BatchOperator, OpCtx};
 use crate::select::Selector;
 use crate::store::{key_is_null, key_of_value, JoinBuffer, TableStore};
@@ -109,6 +110,9 @@ pub struct JoinOperator {
     pre_hashes: Vec<u64>,
     /// Scratch: a side's row followed by its filter's `IN Table` results.
     filter_row: Vec<Value>,
+    /// External tables this join reads (found on the first batch).
+    externals: Vec<usize>,
+    externals_known: bool,
 }
 
 /// How the join emits a row: whole, projected onto attributes, or through the fused
@@ -314,6 +318,8 @@ impl JoinOperator {
             pre_keys: Vec::new(),
             pre_hashes: Vec::new(),
             filter_row: Vec::new(),
+            externals: Vec::new(),
+            externals_known: false,
         })
     }
 
@@ -431,17 +437,30 @@ impl JoinOperator {
     }
 
     /// Evaluates the join for an arrival `x` on side `k`, appending result rows to `out`.
-    fn emit_for(&mut self, k: usize, x: &[Value], ts: i64, ctx: &OpCtx<'_>, out: &mut Batch) {
+    fn emit_for(&mut self, k: usize, x: &[Value], ts: i64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
         if !self.sides[k].triggers {
             return;
         }
         let a = self.arity;
         let now = ctx.now;
-        let tables: &[TableStore] = ctx.tables;
         if self.steps.len() == 1 {
-            self.emit_two(k, x, ts, now, tables, out);
+            // An external table not looked up ahead for this row: fetch its key now.
+            if self.pre_row.is_none() {
+                if let Err((t, e)) = self.fetch_for_arrival(k, x, ts, ctx) {
+                    ctx.store_failed(t, &e, ts, x);
+                    return;
+                }
+            }
+            self.emit_two(k, x, ts, now, ctx.tables, out);
             return;
         }
+        if k == 1 {
+            if let Err((t, e)) = self.fetch_for_arrival(k, x, ts, ctx) {
+                ctx.store_failed(t, &e, ts, x);
+                return;
+            }
+        }
+        let tables: &[TableStore] = ctx.tables;
         let mut comps = std::mem::take(&mut self.comps);
         let mut next = std::mem::take(&mut self.next);
         comps.clear();
@@ -465,7 +484,13 @@ impl JoinOperator {
             if right == k {
                 self.step_onto_arrival(i, x, ts, now, &comps, &mut next);
             } else {
-                self.step_onto_side(i, k, ts, now, tables, &comps, &mut next);
+                if let Err((t, e)) = self.fetch_for_step(i, ts, &comps, ctx) {
+                    ctx.store_failed(t, &e, ts, x);
+                    self.comps = comps;
+                    self.next = next;
+                    return;
+                }
+                self.step_onto_side(i, k, ts, now, ctx.tables, &comps, &mut next);
             }
             // No early exit on an empty set: a later RIGHT/FULL step still pads its own rows.
             std::mem::swap(&mut comps, &mut next);
@@ -475,6 +500,78 @@ impl JoinOperator {
         }
         self.comps = comps;
         self.next = next;
+    }
+
+    /// External tables: fetches the key the arrival on side `k` looks up in a table at the
+    /// other end of step 0 (side 1's arrival probing side 0, or side 0's probing side 1).
+    fn fetch_for_arrival(
+        &mut self,
+        k: usize,
+        x: &[Value],
+        ts: i64,
+        ctx: &mut OpCtx<'_>,
+    ) -> Result<(), (usize, StoreError)> {
+        let (other, lookup) = match k {
+            0 => (1, &self.steps[0].table_lookup),
+            1 => (0, &self.steps[0].left_table_lookup),
+            _ => return Ok(()),
+        };
+        let JoinSource::Table(t) = self.sides[other].source else {
+            return Ok(());
+        };
+        let (Some((_, probes)), Some(table)) = (lookup, ctx.tables.get_mut(t)) else {
+            return Ok(());
+        };
+        if !table.is_external() {
+            return Ok(());
+        }
+        let ec = EvalCtx {
+            row: x,
+            ts,
+            now: ctx.now,
+            bindings: None,
+        };
+        self.xkey.clear();
+        self.xkey
+            .extend(probes.iter().map(|e| key_of_value(e(&ec))));
+        table
+            .fetch(&self.xkey, probes.len(), ctx.now)
+            .map_err(|e| (t, e))
+    }
+
+    /// External tables: fetches every key step `i` will look up in its right side (a table)
+    /// for the partial rows `comps`, in one call.
+    fn fetch_for_step(
+        &mut self,
+        i: usize,
+        ts: i64,
+        comps: &[Value],
+        ctx: &mut OpCtx<'_>,
+    ) -> Result<(), (usize, StoreError)> {
+        let JoinSource::Table(t) = self.sides[i + 1].source else {
+            return Ok(());
+        };
+        let (Some((_, probes)), Some(table)) = (&self.steps[i].table_lookup, ctx.tables.get_mut(t))
+        else {
+            return Ok(());
+        };
+        if !table.is_external() {
+            return Ok(());
+        }
+        self.xkey.clear();
+        for c in comps.chunks_exact(self.arity.max(1)) {
+            let ec = EvalCtx {
+                row: c,
+                ts,
+                now: ctx.now,
+                bindings: None,
+            };
+            self.xkey
+                .extend(probes.iter().map(|e| key_of_value(e(&ec))));
+        }
+        table
+            .fetch(&self.xkey, probes.len(), ctx.now)
+            .map_err(|e| (t, e))
     }
 
     /// Two sides (the common case): the arrival probes the other side and each match is written
@@ -918,30 +1015,34 @@ impl JoinOperator {
     /// Two sides, a stream and a table looked up by key: a table does not change while one
     /// batch is joined, so the lookups of the whole batch are done first, then the rows found
     /// are prefetched, and only then joined — the cache misses of a large table overlap.
-    fn prefetch_table_matches(&mut self, input: &Batch, ctx: &OpCtx<'_>) {
+    fn prefetch_table_matches(
+        &mut self,
+        input: &Batch,
+        ctx: &mut OpCtx<'_>,
+    ) -> Result<(), (usize, StoreError)> {
         self.pre_ranges.clear();
         self.pre_slots.clear();
-        if self.steps.len() != 1 || input.len() < 2 {
-            return;
+        if self.steps.len() != 1 || (input.len() < 2 && self.externals.is_empty()) {
+            return Ok(());
         }
         let stream = JoinSource::Stream(ctx.stream);
         let (k, t) = match (self.sides[0].source, self.sides[1].source) {
             (s, JoinSource::Table(t)) if s == stream => (0, t),
             (JoinSource::Table(t), s) if s == stream => (1, t),
-            _ => return,
+            _ => return Ok(()),
         };
         // Only when the stream side's rows join as they arrive (a batch window would join them
         // later, outside this batch).
         if matches!(self.sides[k].retention, Retention::Window(_)) {
-            return;
+            return Ok(());
         }
         let lookup = if k == 0 {
             &self.steps[0].table_lookup
         } else {
             &self.steps[0].left_table_lookup
         };
-        let (Some((index, probes)), Some(table)) = (lookup, ctx.tables.get(t)) else {
-            return;
+        let (Some((index, probes)), Some(table)) = (lookup, ctx.tables.get_mut(t)) else {
+            return Ok(());
         };
         let width = probes.len();
         self.pre_keys.clear();
@@ -955,6 +1056,11 @@ impl JoinOperator {
             self.pre_keys
                 .extend(probes.iter().map(|e| key_of_value(e(&ec))));
         }
+        // An external table's view gets the batch's keys first (one store call for the misses).
+        table
+            .fetch(&self.pre_keys, width, ctx.now)
+            .map_err(|e| (t, e))?;
+        let table: &TableStore = table;
         table.lookup_many(
             *index,
             &self.pre_keys,
@@ -966,13 +1072,72 @@ impl JoinOperator {
         for &s in &self.pre_slots {
             table.prefetch_strings(s);
         }
+        Ok(())
+    }
+
+    /// External tables read by this join (sides and `IN` tests), found on the first batch.
+    fn find_externals(&mut self, tables: &[TableStore]) {
+        let mut ids: Vec<usize> = Vec::new();
+        for side in &self.sides {
+            if let JoinSource::Table(t) = side.source {
+                ids.push(t);
+            }
+            ids.extend(side.filter_probes.iter().map(|(t, _)| *t));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids.retain(|&t| tables.get(t).is_some_and(|t| t.is_external()));
+        self.externals = ids;
+        self.externals_known = true;
+    }
+
+    /// Rows a window emits on a timer join with fresh views of the external tables.
+    fn begin_external_views(&mut self, ctx: &mut OpCtx<'_>) {
+        for &t in &self.externals {
+            ctx.tables[t].begin_batch();
+        }
+    }
+
+    /// External tables: starts their views for this batch and fetches what the batch's filters'
+    /// `IN` tests and its table lookups need. On a store error every row of the batch fails.
+    fn fetch_batch(&mut self, input: &Batch, ctx: &mut OpCtx<'_>) -> bool {
+        for &t in &self.externals {
+            ctx.tables[t].begin_batch();
+        }
+        for k in 0..self.sides.len() {
+            if self.sides[k].source != JoinSource::Stream(ctx.stream)
+                || self.sides[k].filter_probes.is_empty()
+            {
+                continue;
+            }
+            let probes = std::mem::take(&mut self.sides[k].filter_probes);
+            let ok =
+                crate::table_ops::fetch_probe_keys(&probes, input, ctx, &mut self.pre_keys, false);
+            self.sides[k].filter_probes = probes;
+            if !ok {
+                return false;
+            }
+        }
+        true
     }
 }
 
 impl BatchOperator for JoinOperator {
     fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
         let stream = ctx.stream;
-        self.prefetch_table_matches(input, ctx);
+        if !self.externals_known {
+            self.find_externals(ctx.tables);
+        }
+        if !self.externals.is_empty() && !self.fetch_batch(input, ctx) {
+            return;
+        }
+        if let Err((t, e)) = self.prefetch_table_matches(input, ctx) {
+            for r in input.rows() {
+                ctx.store_failed(t, &e, r.ts, r.values);
+            }
+            self.pre_ranges.clear();
+            return;
+        }
         self.expire_all(ctx.now);
         for (i, r) in input.rows().enumerate() {
             self.pre_row = (!self.pre_ranges.is_empty()).then_some(i);
@@ -1020,6 +1185,7 @@ impl BatchOperator for JoinOperator {
     }
 
     fn on_timer(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        self.begin_external_views(ctx);
         let k = (token >> SIDE_SHIFT) as usize;
         let token = token & ((1 << SIDE_SHIFT) - 1);
         if k >= self.sides.len() {
@@ -1037,6 +1203,7 @@ impl BatchOperator for JoinOperator {
     }
 
     fn on_flush(&mut self, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        self.begin_external_views(ctx);
         for k in 0..self.sides.len() {
             if let Retention::Window(g) = &mut self.sides[k].retention {
                 g.emitted.clear();

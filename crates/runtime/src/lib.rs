@@ -6,6 +6,7 @@ pub mod batch;
 pub mod compile;
 pub mod engine;
 pub mod external;
+pub mod external_table;
 pub mod functions;
 pub mod join;
 pub mod operators;

@@ -9,6 +9,7 @@ use crate::partition::{InstanceFactory, Partitioned};
 use crate::pattern::Budget;
 use crate::select::Selector;
 use crate::timer::{TimerOwner, TimerService};
+use crate::value::Value;
 use crate::window::{build_window, removal_of, Window};
 use eventflux_planner::plan::{Operator, QueryPlan, RatePlan, SelectPlan};
 use eventflux_planner::window::WindowKind;
@@ -32,9 +33,45 @@ pub struct OpCtx<'a> {
     /// OR-ed into the tokens of timers scheduled (an operator running several windows, a join,
     /// tags each window's timers with it).
     pub token_tag: u64,
+    /// Events that failed on a table's store, handled by the engine after the batch.
+    pub failures: &'a mut Vec<EventFailure>,
+}
+
+/// An event an operator could not process because a table's store failed (§4): the engine
+/// reports, routes or fails it by the query's or the table's `'error.strategy'`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventFailure {
+    pub query: u32,
+    pub table: usize,
+    /// The stream the event came from (its attribute names label the payload).
+    pub stream: usize,
+    pub ts: i64,
+    pub row: Vec<Value>,
+    pub error: crate::external::StoreError,
 }
 
 impl OpCtx<'_> {
+    /// Records that the event `row` failed on table `table`'s store.
+    pub fn store_failed(
+        &mut self,
+        table: usize,
+        error: &crate::external::StoreError,
+        ts: i64,
+        row: &[Value],
+    ) {
+        if let Some(ext) = self.tables.get_mut(table).and_then(|t| t.external_mut()) {
+            ext.failed_events += 1;
+        }
+        self.failures.push(EventFailure {
+            query: self.query,
+            table,
+            stream: self.stream,
+            ts,
+            row: row.to_vec(),
+            error: error.clone(),
+        });
+    }
+
     /// Asks for `on_timer(token)` to be called when the clock reaches `at`.
     pub fn schedule(&mut self, at: i64, token: u64) {
         self.timers.schedule(

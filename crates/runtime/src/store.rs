@@ -457,16 +457,19 @@ fn key_of(row: &[Value], cols: &[usize], buf: &mut Vec<KeyValue>) {
 
 /// An in-memory table: rows in insertion order, a unique hash index on the primary key and
 /// non-unique hash indexes on the INDEX columns.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TableStore {
     pub name: String,
     rows: RowStore,
-    pk: Vec<usize>,
+    pub(crate) pk: Vec<usize>,
     pk_map: PkIndex,
     /// (columns, key → slots in the order they entered the bucket)
     indexes: Vec<(Vec<usize>, KeyMap<Vec<u32>>)>,
     max_size: Option<usize>,
     key: Vec<KeyValue>,
+    /// Set for a table kept in an external store: the rows here are then only the current
+    /// batch's view of it (see `external_table`).
+    pub(crate) external: Option<Box<crate::external_table::ExternalTable>>,
 }
 
 impl TableStore {
@@ -487,6 +490,31 @@ impl TableStore {
                 .collect(),
             max_size: plan.max_size,
             key: Vec::new(),
+            external: None,
+        }
+    }
+
+    /// A table kept in an external store.
+    pub fn with_external(
+        plan: &TablePlan,
+        external: crate::external_table::ExternalTable,
+    ) -> TableStore {
+        TableStore {
+            external: Some(Box::new(external)),
+            ..TableStore::new(plan)
+        }
+    }
+
+    /// Drops every row (and index entry) without journaling anything.
+    pub(crate) fn clear_rows(&mut self) {
+        self.rows.clear();
+        if let PkIndex::One(ix) = &self.pk_map {
+            self.pk_map = PkIndex::One(SlotIndex::new(ix.col));
+        } else if let PkIndex::Many(_) = &self.pk_map {
+            self.pk_map = PkIndex::Many(KeyMap::new(self.pk.len()));
+        }
+        for (cols, map) in &mut self.indexes {
+            *map = KeyMap::new(cols.len());
         }
     }
 
@@ -539,6 +567,9 @@ impl TableStore {
 
     fn add_keys(&mut self, slot: u32) {
         let mut key = std::mem::take(&mut self.key);
+        if let Some(ext) = self.external.as_deref_mut() {
+            ext.wrote(&self.pk, self.rows.row(slot), &mut key);
+        }
         if !self.pk.is_empty() {
             key_of(self.rows.row(slot), &self.pk, &mut key);
             self.pk_map.insert(&key, slot);
@@ -555,6 +586,9 @@ impl TableStore {
 
     fn drop_keys(&mut self, slot: u32) {
         let mut key = std::mem::take(&mut self.key);
+        if let Some(ext) = self.external.as_deref_mut() {
+            ext.wrote(&self.pk, self.rows.row(slot), &mut key);
+        }
         if !self.pk.is_empty() {
             key_of(self.rows.row(slot), &self.pk, &mut key);
             self.pk_map.remove(&self.rows, &key, slot);
@@ -960,6 +994,7 @@ mod tests {
             primary_key: pk,
             indexes,
             max_size: max,
+            store: None,
             span: Default::default(),
         })
     }

@@ -5,6 +5,7 @@ use crate::batch::{Batch, EventKind};
 use crate::compile::{
     compile_expr, compile_predicate, CompileError, CompiledExpr, CompiledPredicate, EvalCtx,
 };
+use crate::external::StoreError;
 use crate::operators::{BatchOperator, OpCtx};
 use crate::store::{key_is_null, key_of_value, key_value, TableStore};
 use crate::value::{KeyValue, Value};
@@ -18,6 +19,7 @@ pub struct TableProbeOp {
     probes: Vec<(TableId, CompiledExpr)>,
     arity: usize,
     row: Vec<Value>,
+    keys: Vec<KeyValue>,
 }
 
 impl TableProbeOp {
@@ -29,12 +31,55 @@ impl TableProbeOp {
                 .collect::<Result<_, CompileError>>()?,
             arity: input_arity + probes.len(),
             row: Vec::new(),
+            keys: Vec::new(),
         })
     }
 }
 
+/// Makes the keys that `IN Table` tests of external tables will look up for `input` visible
+/// (one store round trip per table for the batch's misses). On a store error, every row of the
+/// batch is reported as failed and `false` is returned.
+pub fn fetch_probe_keys(
+    probes: &[(TableId, CompiledExpr)],
+    input: &Batch,
+    ctx: &mut OpCtx<'_>,
+    keys: &mut Vec<KeyValue>,
+    begin: bool,
+) -> bool {
+    let now = ctx.now;
+    for (i, (table, key)) in probes.iter().enumerate() {
+        if !ctx.tables.get(*table).is_some_and(|t| t.is_external()) {
+            continue;
+        }
+        // The view is reset once per table, before its first probe.
+        if begin && !probes[..i].iter().any(|(t, _)| t == table) {
+            ctx.tables[*table].begin_batch();
+        }
+        keys.clear();
+        for r in input.rows() {
+            let ec = EvalCtx {
+                row: r.values,
+                ts: r.ts,
+                now,
+                bindings: None,
+            };
+            keys.push(key_of_value(key(&ec)));
+        }
+        if let Err(e) = ctx.tables[*table].fetch(keys, 1, now) {
+            for r in input.rows() {
+                ctx.store_failed(*table, &e, r.ts, r.values);
+            }
+            return false;
+        }
+    }
+    true
+}
+
 impl BatchOperator for TableProbeOp {
     fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        if !fetch_probe_keys(&self.probes, input, ctx, &mut self.keys, true) {
+            return;
+        }
         for r in input.rows() {
             self.row.clear();
             self.row.extend_from_slice(r.values);
@@ -212,8 +257,83 @@ impl TableWriteOp {
     }
 }
 
+impl TableWriteOp {
+    /// Whether a row of this kind is written.
+    fn wanted(&self, kind: EventKind) -> bool {
+        match kind {
+            EventKind::Current => self.keep_current,
+            EventKind::Expired => self.keep_expired,
+        }
+    }
+
+    /// External tables: starts the batch's view and fetches the rows its ON looks up.
+    fn fetch_batch(&mut self, input: &Batch, ctx: &mut OpCtx<'_>) -> Result<(), StoreError> {
+        let now = ctx.now;
+        let Some(table) = ctx.tables.get_mut(self.table) else {
+            return Ok(());
+        };
+        table.begin_batch();
+        let cond = match &self.action {
+            Action::Insert => return Ok(()),
+            Action::Update(_, on) | Action::UpdateOrInsert(_, on, _) | Action::Delete(on) => on,
+        };
+        let Some((_, probes)) = &cond.lookup else {
+            return Ok(());
+        };
+        self.key.clear();
+        for r in input.rows() {
+            if !self.wanted(r.kind) {
+                continue;
+            }
+            let ec = EvalCtx {
+                row: r.values,
+                ts: r.ts,
+                now,
+                bindings: None,
+            };
+            self.key.extend(probes.iter().map(|p| key_of_value(p(&ec))));
+        }
+        table.fetch(&self.key, probes.len(), now)
+    }
+
+    fn fail_batch(&self, input: &Batch, ctx: &mut OpCtx<'_>, e: &StoreError) {
+        for r in input.rows() {
+            if self.wanted(r.kind) {
+                ctx.store_failed(self.table, e, r.ts, r.values);
+            }
+        }
+    }
+}
+
 impl BatchOperator for TableWriteOp {
     fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, _out: &mut Batch) {
+        let external = ctx.tables.get(self.table).is_some_and(|t| t.is_external());
+        if external {
+            if let Err(e) = self.fetch_batch(input, ctx) {
+                self.fail_batch(input, ctx, &e);
+                return;
+            }
+        }
+        self.write_rows(input, ctx);
+        if external {
+            let now = ctx.now;
+            if let Some(Err(e)) = ctx.tables.get_mut(self.table).map(|t| t.flush_writes(now)) {
+                self.fail_batch(input, ctx, &e);
+            }
+        }
+    }
+
+    fn output_arity(&self) -> usize {
+        0
+    }
+
+    fn is_stateful(&self) -> bool {
+        false
+    }
+}
+
+impl TableWriteOp {
+    fn write_rows(&mut self, input: &Batch, ctx: &mut OpCtx<'_>) {
         let Some(table) = ctx.tables.get_mut(self.table) else {
             return;
         };
@@ -265,13 +385,5 @@ impl BatchOperator for TableWriteOp {
             }
         }
         self.action = action;
-    }
-
-    fn output_arity(&self) -> usize {
-        0
-    }
-
-    fn is_stateful(&self) -> bool {
-        false
     }
 }

@@ -31,7 +31,16 @@ impl std::fmt::Display for PgError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0.as_db_error() {
             Some(db) => write!(f, "{db}"),
-            None => write!(f, "{}", self.0),
+            None => {
+                write!(f, "{}", self.0)?;
+                // "error connecting to server" alone does not say why.
+                match std::error::Error::source(&self.0) {
+                    Some(cause) if !self.0.to_string().contains(&cause.to_string()) => {
+                        write!(f, ": {cause}")
+                    }
+                    _ => Ok(()),
+                }
+            }
         }
     }
 }

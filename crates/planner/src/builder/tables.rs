@@ -7,10 +7,11 @@ use crate::expr::{ColumnSlot, Constant, TypedExpr, TypedExprKind};
 use crate::join::{
     choose_lookup, columns_of, conjoin, conjuncts, key_family, plain_column, rebase,
     strip_family_cast, JoinPlan, JoinSide, JoinSource, JoinStep, KeyFamily, TableCondition,
-    TableProbe, TableWritePlan, WriteAction,
+    TableIndex, TableProbe, TableWritePlan, WriteAction,
 };
 use crate::plan::{
-    AppPlan, Attribute, Operator, QueryPlan, QueryTarget, Schema, StreamId, TableId, TablePlan,
+    AppPlan, Attribute, ErrorStrategy, Operator, QueryPlan, QueryTarget, Schema, StorePlan,
+    StreamId, StreamIo, StreamOrigin, StreamPlan, TableId, TablePlan, TimeDomain,
 };
 use crate::resolve::{ExprChecker, Failed, Scope};
 use crate::types::Type;
@@ -25,6 +26,37 @@ const TABLE_STORES: &[&str] = &["memory", "inMemory", "cache", "postgres", "mysq
 
 /// Options of an in-memory table.
 const TABLE_KEYS: &[&str] = &["extension", "max_size"];
+/// Keys every external table accepts besides its connector's own.
+const EXTERNAL_TABLE_KEYS: &[&str] = &[
+    "cache.policy",
+    "cache.size",
+    "cache.ttl",
+    "cache.preload",
+    "error.strategy",
+    "error.stream",
+];
+/// Whether a table lookup goes by the whole primary key.
+fn by_primary_key(lookup: Option<&crate::join::TableLookup>) -> bool {
+    matches!(lookup.map(|l| l.index), Some(TableIndex::PrimaryKey))
+}
+
+/// Whether a store URL has the scheme its client expects (PostgreSQL also takes
+/// `key=value` connection strings).
+fn url_scheme_ok(store: &str, url: &str) -> bool {
+    let url = url.trim();
+    match store {
+        "postgres" => {
+            url.starts_with("postgres://") || url.starts_with("postgresql://") || url.contains('=')
+        }
+        "mysql" => url.starts_with("mysql://"),
+        _ => ["redis://", "rediss://", "unix://", "redis+unix://"]
+            .iter()
+            .any(|p| url.starts_with(p)),
+    }
+}
+
+/// `cache.size` when other `cache.*` keys are given without it.
+const DEFAULT_CACHE_SIZE: usize = 10_000;
 
 /// One column of a wildcard's expansion: `(output name, display, slot, type)`.
 pub(super) type WildColumn = (String, String, usize, Type);
@@ -592,6 +624,7 @@ impl Builder<'_> {
             .as_ref()
             .map_or("memory".to_string(), |(e, _)| e.to_ascii_lowercase());
         let ext_span = extension.as_ref().map_or(ct.span, |e| e.1);
+        let mut external = None;
         match store.as_str() {
             "memory" | "inmemory" | "cache" => {
                 for o in &ct.options {
@@ -624,10 +657,7 @@ impl Builder<'_> {
                 }
             }
             "postgres" | "mysql" | "redis" => {
-                self.error(
-                    ext_span,
-                    format!("not supported yet: the '{store}' table store"),
-                );
+                external = self.store_plan(ct, &store, ext_span, &primary_key, &indexes);
             }
             other => {
                 let shown = extension.as_ref().map_or(other, |e| e.0.as_str());
@@ -648,9 +678,322 @@ impl Builder<'_> {
             primary_key,
             indexes,
             max_size: if store == "cache" { max_size } else { None },
+            store: external,
             span: ct.name.span,
         });
         self.plan.table_ids.insert(ct.name.name.clone(), id);
+    }
+
+    /// The options of an external table (§4): the connector's keys, the cache, the error
+    /// strategy. External tables are read and written by primary key, so one is required.
+    fn store_plan(
+        &mut self,
+        ct: &ast::CreateTable,
+        store: &str,
+        ext_span: Span,
+        primary_key: &[usize],
+        indexes: &[Vec<usize>],
+    ) -> Option<StorePlan> {
+        let before = self.diags.len();
+        let (required, own): (&str, &[&str]) = match store {
+            "postgres" => ("postgres.url", &["postgres.url", "postgres.table"]),
+            "mysql" => ("mysql.url", &["mysql.url", "mysql.table"]),
+            _ => ("redis.url", &["redis.url", "redis.key.prefix"]),
+        };
+        let accepted: Vec<&str> = ["extension"]
+            .iter()
+            .chain(own)
+            .chain(EXTERNAL_TABLE_KEYS)
+            .copied()
+            .collect();
+        let mut plan = StorePlan {
+            extension: store.to_string(),
+            options: BTreeMap::new(),
+            cache_policy: "LRU".into(),
+            cache_size: 0,
+            cache_ttl: None,
+            preload: false,
+            on_error: ErrorStrategy::Log,
+        };
+        let mut cache_keys = false;
+        let mut size_given = false;
+        let mut strategy: Option<(String, Span)> = None;
+        let mut error_stream: Option<(String, Span)> = None;
+        for o in &ct.options {
+            let key = o.key.to_ascii_lowercase();
+            let raw = o.value.as_text();
+            let value = match crate::options::substitute_env(&raw) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.error(o.value_span, e);
+                    continue;
+                }
+            };
+            match key.as_str() {
+                "extension" | "connector" => {}
+                k if own.contains(&k) => {
+                    if k == required && !url_scheme_ok(store, &value) {
+                        self.error(
+                            o.value_span,
+                            format!(
+                                "option '{k}' must be a {store} URL ({}), found '{value}'",
+                                match store {
+                                    "postgres" => "postgres://user@host:5432/db",
+                                    "mysql" => "mysql://user:password@host:3306/db",
+                                    _ => "redis://host:6379/",
+                                }
+                            ),
+                        );
+                    }
+                    plan.options.insert(k.to_string(), value);
+                }
+                "cache.policy" => {
+                    cache_keys = true;
+                    match value.trim().to_ascii_uppercase().as_str() {
+                        p @ ("LRU" | "LFU" | "FIFO") => plan.cache_policy = p.to_string(),
+                        _ => self.error(
+                            o.value_span,
+                            format!("option 'cache.policy' must be 'LRU', 'LFU' or 'FIFO', found '{value}'"),
+                        ),
+                    }
+                }
+                "cache.size" => {
+                    cache_keys = true;
+                    size_given = true;
+                    match value.trim().parse::<usize>() {
+                        Ok(n) => plan.cache_size = n,
+                        Err(_) => self.error(
+                            o.value_span,
+                            format!(
+                                "option 'cache.size' must be a number of rows, found '{value}'"
+                            ),
+                        ),
+                    }
+                }
+                "cache.ttl" => {
+                    cache_keys = true;
+                    match eventflux_sql::parser::parse_duration_text(&value) {
+                        Some(ms) if ms > 0 => plan.cache_ttl = Some(ms),
+                        _ => self.error(
+                            o.value_span,
+                            format!("option 'cache.ttl' must be a positive duration such as '60 sec', found '{value}'"),
+                        ),
+                    }
+                }
+                "cache.preload" => {
+                    cache_keys = true;
+                    match value.trim().to_ascii_lowercase().as_str() {
+                        "true" => plan.preload = true,
+                        "false" => plan.preload = false,
+                        _ => self.error(
+                            o.value_span,
+                            format!(
+                                "option 'cache.preload' must be 'true' or 'false', found '{value}'"
+                            ),
+                        ),
+                    }
+                }
+                "error.strategy" => strategy = Some((value, o.value_span)),
+                "error.stream" => error_stream = Some((value, o.value_span)),
+                _ => self.error(
+                    o.key_span,
+                    format!(
+                        "unknown option '{}' for a '{store}' table{}; accepted: {}",
+                        o.key,
+                        suggestion_suffix(&o.key, accepted.iter().copied()),
+                        accepted.join(", ")
+                    ),
+                ),
+            }
+        }
+        if !plan.options.contains_key(required) {
+            self.error(
+                ext_span,
+                format!(
+                    "a '{store}' table needs the option '{required}'; accepted: {}",
+                    accepted.join(", ")
+                ),
+            );
+        }
+        if cache_keys && !size_given {
+            plan.cache_size = DEFAULT_CACHE_SIZE;
+        }
+        if plan.preload && plan.cache_size == 0 {
+            self.error(ext_span, "'cache.preload' needs a cache: set 'cache.size'");
+        }
+        if primary_key.is_empty() {
+            self.error(
+                ct.name.span,
+                format!(
+                    "the '{store}' table '{}' needs a PRIMARY KEY: external tables are read and written by key",
+                    ct.name.name
+                ),
+            );
+        }
+        if !indexes.is_empty() {
+            if let Some(ix) = ct.indexes.first().and_then(|ix| ix.first()) {
+                self.error(
+                    ix.span,
+                    format!(
+                        "INDEX is not supported on the '{store}' table '{}': it is looked up by its primary key only",
+                        ct.name.name
+                    ),
+                );
+            }
+        }
+        plan.on_error = self.error_strategy(strategy, error_stream)?;
+        (self.diags.len() == before).then_some(plan)
+    }
+
+    /// Checks `'error.strategy'` / `'error.stream'`; the error stream is resolved once every
+    /// stream is declared.
+    pub(super) fn error_strategy(
+        &mut self,
+        strategy: Option<(String, Span)>,
+        stream: Option<(String, Span)>,
+    ) -> Option<ErrorStrategy> {
+        let s = match &strategy {
+            None => "log".to_string(),
+            Some((v, _)) => v.trim().to_ascii_lowercase(),
+        };
+        match (s.as_str(), stream) {
+            ("log", None) => Some(ErrorStrategy::Log),
+            ("fail", None) => Some(ErrorStrategy::Fail),
+            ("stream", Some((name, _))) => Some(ErrorStrategy::Stream(name)),
+            ("stream", None) => {
+                let span = strategy.map(|s| s.1).unwrap_or_default();
+                self.error(span, "'error.strategy' = 'stream' needs 'error.stream' (the stream receiving (payload STRING, error STRING))");
+                None
+            }
+            ("log" | "fail", Some((_, span))) => {
+                self.error(
+                    span,
+                    "option 'error.stream' needs 'error.strategy' = 'stream'",
+                );
+                None
+            }
+            (other, _) => {
+                let span = strategy.map(|s| s.1).unwrap_or_default();
+                self.error(
+                    span,
+                    format!("option 'error.strategy' must be 'log', 'stream' or 'fail', found '{other}'"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Makes sure the error stream `name` exists with the schema `(payload STRING, error
+    /// STRING)`, creating it when it is not declared.
+    pub(super) fn ensure_error_stream(&mut self, name: &str, span: Span) {
+        let schema = Schema {
+            attributes: vec![
+                Attribute {
+                    name: "payload".into(),
+                    ty: Type::String,
+                },
+                Attribute {
+                    name: "error".into(),
+                    ty: Type::String,
+                },
+            ],
+        };
+        match self.plan.stream_id(name) {
+            Some(id) => {
+                if self.plan.streams[id].schema != schema {
+                    let found = self.plan.streams[id].schema.to_string();
+                    self.error(
+                        span,
+                        format!(
+                            "error stream '{name}' must have the schema {schema}, found {found}"
+                        ),
+                    );
+                }
+            }
+            None if self.others.contains_key(name) => {
+                self.error(span, format!("'{name}' is not a stream"));
+            }
+            None => {
+                let id = self.plan.streams.len();
+                self.plan.streams.push(StreamPlan {
+                    name: name.to_string(),
+                    schema,
+                    origin: StreamOrigin::Auto,
+                    io: StreamIo::Internal,
+                    span,
+                    event_time: None,
+                    domain: TimeDomain::Processing,
+                });
+                self.plan.stream_ids.insert(name.to_string(), id);
+            }
+        }
+    }
+
+    /// Resolves the error streams of external tables once every stream is declared.
+    pub(super) fn resolve_table_error_streams(&mut self) {
+        let wanted: Vec<(String, Span)> = self
+            .plan
+            .tables
+            .iter()
+            .filter_map(|t| match t.store.as_ref().map(|s| &s.on_error) {
+                Some(ErrorStrategy::Stream(name)) => Some((name.clone(), t.span)),
+                _ => None,
+            })
+            .collect();
+        for (name, span) in wanted {
+            self.ensure_error_stream(&name, span);
+        }
+    }
+
+    /// External tables are read by primary key only: each must be looked up by its whole key,
+    /// and can be neither the preserved side of an outer join nor scanned.
+    fn check_external_join_sides(
+        &self,
+        refs: &[&ast::StreamRef],
+        sources: &[JoinSource],
+        steps: &[JoinStep],
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        use ast::JoinKind;
+        for (i, src) in sources.iter().enumerate() {
+            let JoinSource::Table(tid) = *src else {
+                continue;
+            };
+            let t = &self.plan.tables[tid];
+            let Some(store) = &t.store else {
+                continue;
+            };
+            let what = format!("the '{}' table '{}'", store.extension, t.name);
+            let (lookup, kind) = match i {
+                0 => match steps.first() {
+                    Some(st) => (&st.left_table_lookup, st.kind),
+                    None => continue,
+                },
+                _ => (&steps[i - 1].table_lookup, steps[i - 1].kind),
+            };
+            let problem = if !by_primary_key(lookup.as_ref()) {
+                Some(format!(
+                    "{what} is read by primary key only: ON must compare every key column ({}) with an expression over the other side",
+                    t.key_names()
+                ))
+            } else if matches!(
+                (i, kind),
+                (0, JoinKind::Left | JoinKind::Full) | (1.., JoinKind::Right | JoinKind::Full)
+            ) {
+                Some(format!(
+                    "{what} cannot be the preserved side of an outer join: its rows are not scanned"
+                ))
+            } else if i == 0 && sources.len() > 2 {
+                Some(format!(
+                    "{what} must not be the first of more than two join sides (later sides would scan it): put it after the stream it is looked up from"
+                ))
+            } else {
+                None
+            };
+            if let Some(msg) = problem {
+                diags.push(Diagnostic::error(refs[i].name.span, msg));
+            }
+        }
     }
 
     /// The table named by UPDATE / DELETE / UPSERT / UPDATE OR INSERT.
@@ -853,7 +1196,22 @@ impl Builder<'_> {
                 .in_clause("in ON")
                 .condition(on, "ON")
                 .ok()?;
-            Some(table_condition(cond, event.len(), t))
+            let (cond, pairs) = table_condition(cond, event.len(), t);
+            if let Some(store) = &t.store {
+                if !by_primary_key(cond.lookup.as_ref()) {
+                    diags.push(Diagnostic::error(
+                        on.span,
+                        format!(
+                            "the '{}' table '{}' is written by primary key only: ON must compare every key column ({}) with an expression over the event",
+                            store.extension,
+                            t.name,
+                            t.key_names()
+                        ),
+                    ));
+                    return None;
+                }
+            }
+            Some((cond, pairs))
         };
         let action = match form {
             WriteForm::Insert | WriteForm::Upsert => Some(WriteAction::Insert),
@@ -1274,6 +1632,7 @@ impl Builder<'_> {
             js.residual = conjoin(residual);
             steps.push(js);
         }
+        self.check_external_join_sides(&refs, &sources, &steps, &mut diags);
         // Each stream side indexes its retained rows by the key the step probing it uses.
         if let Some(first) = steps.first() {
             sides[0].key = first.equalities.iter().map(|(l, _)| l.clone()).collect();
