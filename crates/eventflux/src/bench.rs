@@ -22,7 +22,7 @@ pub struct Workload {
     pub symbols: usize,
     /// Events per second of (virtual) time; 0 keeps every event at time 0.
     pub events_per_sec: u64,
-    /// Default number of events for the in-process run (0: the command's `--events`).
+    /// Number of events for the in-process run, whatever `--events` says (0: `--events`).
     pub default_events: u64,
     /// Events do not depend on their number: the in-process run may cycle through a pool of
     /// pre-generated batches (restamped with fresh times) instead of generating every event.
@@ -30,6 +30,8 @@ pub struct Workload {
     /// Rows sent before the measured events (e.g. a table loaded through an INSERT INTO
     /// query); they are not timed in-process, and come first in the replay file.
     pub preload: Option<Preload>,
+    /// Prepares what the workload needs outside the engine (an external table), before every run.
+    pub setup: Option<fn() -> Result<(), String>>,
 }
 
 /// Rows sent to one stream before a workload's events.
@@ -153,6 +155,7 @@ pub const WORKLOADS: &[Workload] = &[
         default_events: 0,
         cyclic: true,
         preload: None,
+        setup: None,
     },
     Workload {
         name: "W2",
@@ -168,6 +171,7 @@ pub const WORKLOADS: &[Workload] = &[
         default_events: 0,
         cyclic: true,
         preload: None,
+        setup: None,
     },
     Workload {
         name: "W3",
@@ -184,6 +188,7 @@ pub const WORKLOADS: &[Workload] = &[
         default_events: 0,
         cyclic: true,
         preload: None,
+        setup: None,
     },
     Workload {
         name: "W3-len10",
@@ -200,6 +205,7 @@ pub const WORKLOADS: &[Workload] = &[
         default_events: 0,
         cyclic: true,
         preload: None,
+        setup: None,
     },
     Workload {
         name: "W3-len10000",
@@ -216,6 +222,7 @@ pub const WORKLOADS: &[Workload] = &[
         default_events: 0,
         cyclic: true,
         preload: None,
+        setup: None,
     },
     Workload {
         name: "W3-mem",
@@ -232,6 +239,7 @@ pub const WORKLOADS: &[Workload] = &[
         default_events: 12_000_000,
         cyclic: true,
         preload: None,
+        setup: None,
     },
     Workload {
         name: "W4",
@@ -249,6 +257,7 @@ pub const WORKLOADS: &[Workload] = &[
         default_events: 0,
         cyclic: true,
         preload: None,
+        setup: None,
     },
     Workload {
         name: "W4-dense",
@@ -266,6 +275,7 @@ pub const WORKLOADS: &[Workload] = &[
         default_events: 0,
         cyclic: true,
         preload: None,
+        setup: None,
     },
     Workload {
         name: "W5",
@@ -282,6 +292,7 @@ pub const WORKLOADS: &[Workload] = &[
         default_events: 6_000_000,
         cyclic: false,
         preload: None,
+        setup: None,
     },
     Workload {
         name: "W6",
@@ -298,6 +309,7 @@ pub const WORKLOADS: &[Workload] = &[
         default_events: 0,
         cyclic: true,
         preload: None,
+        setup: None,
     },
     Workload {
         name: "W7",
@@ -320,6 +332,34 @@ pub const WORKLOADS: &[Workload] = &[
             rows: PRODUCTS,
             generate: gen_product,
         }),
+        setup: None,
+    },
+    Workload {
+        name: "W8",
+        description: "W7 against PostgreSQL: Products is a 'postgres' table (100 000 rows written through INSERT INTO before timing) behind an LRU cache of 95 000 rows (95 % hits for uniform keys); EVENTFLUX_BENCH_PG overrides the URL",
+        sql: "CREATE TABLE Products (id LONG, name STRING, price DOUBLE, PRIMARY KEY (id))\n\
+              WITH (extension = 'postgres',\n\
+                    \"postgres.url\" = '${EVENTFLUX_BENCH_PG:postgres://postgres@127.0.0.1:5432/test}',\n\
+                    \"postgres.table\" = 'eventflux_bench_products',\n\
+                    \"cache.policy\" = 'LRU', \"cache.size\" = '95000');\n\
+              CREATE STREAM ProductLoad (id LONG, name STRING, price DOUBLE);\n\
+              CREATE STREAM Orders (product LONG, qty INT);\n\
+              INSERT INTO Products SELECT id, name, price FROM ProductLoad;\n\
+              INSERT INTO Out SELECT o.product, p.name, o.qty * p.price AS total\n\
+              FROM Orders AS o JOIN Products AS p ON o.product = p.id;\n",
+        inputs: &["Orders"],
+        output: "Out",
+        generate: gen_order,
+        symbols: 1,
+        events_per_sec: 0,
+        default_events: 2_000_000,
+        cyclic: false,
+        preload: Some(Preload {
+            stream: "ProductLoad",
+            rows: PRODUCTS,
+            generate: gen_product,
+        }),
+        setup: Some(setup_w8),
     },
     Workload {
         name: "W9",
@@ -337,6 +377,7 @@ pub const WORKLOADS: &[Workload] = &[
         default_events: 0,
         cyclic: true,
         preload: None,
+        setup: None,
     },
     Workload {
         name: "W9-dense",
@@ -354,8 +395,22 @@ pub const WORKLOADS: &[Workload] = &[
         default_events: 0,
         cyclic: true,
         preload: None,
+        setup: None,
     },
 ];
+
+/// W8's PostgreSQL table, created empty.
+fn setup_w8() -> Result<(), String> {
+    let url = std::env::var("EVENTFLUX_BENCH_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut c = postgres::Client::connect(&url, postgres::NoTls)
+        .map_err(|e| format!("W8 needs PostgreSQL at {url}: {e}"))?;
+    c.batch_execute(
+        "DROP TABLE IF EXISTS eventflux_bench_products;\n\
+         CREATE TABLE eventflux_bench_products (id BIGINT PRIMARY KEY, name TEXT, price DOUBLE PRECISION);",
+    )
+    .map_err(|e| format!("W8 setup: {e}"))
+}
 
 /// Products in W7's table.
 const PRODUCTS: u64 = 100_000;
@@ -385,6 +440,25 @@ fn gen_quote_or_trade(g: &mut Gen, _i: u64, out: &mut Vec<Value>) -> usize {
     let k = ((r >> 1) % g.symbols.len() as u64) as usize;
     out.extend([g.symbols[k].clone(), Value::Double(g.next_f64() * 100.0)]);
     (r & 1) as usize
+}
+
+/// Cache figures of external tables, for a report.
+fn store_figures(stats: &crate::EngineStats) -> String {
+    let mut out = String::new();
+    for t in &stats.table_stores {
+        let lookups = t.cache.hits + t.cache.misses;
+        if lookups > 0 {
+            out.push_str(&format!(
+                " {}_cache_hits={:.1}%",
+                t.table,
+                100.0 * t.cache.hits as f64 / lookups as f64
+            ));
+        }
+        if t.failed_events > 0 {
+            out.push_str(&format!(" {}_failed_events={}", t.table, t.failed_events));
+        }
+    }
+    out
 }
 
 pub fn find(name: &str) -> Option<&'static Workload> {
@@ -467,6 +541,9 @@ struct Built {
 }
 
 fn build(w: &Workload) -> Result<Built, String> {
+    if let Some(setup) = w.setup {
+        setup()?;
+    }
     let mut app = App::from_sql_named(w.name, w.sql).map_err(|e| e.to_string())?;
     let count = Arc::new(AtomicU64::new(0));
     let c = count.clone();
@@ -590,6 +667,7 @@ pub fn in_process(w: &Workload, events: u64, batch_size: usize) -> Result<Report
     if dropped > 0 {
         extra.push_str(&format!(" dropped={dropped}"));
     }
+    extra.push_str(&store_figures(&stats));
     app.shutdown();
     Ok(Report {
         workload: w.name.into(),
@@ -616,6 +694,17 @@ pub fn latency(w: &Workload, events: u64) -> Result<Report, String> {
     let mut gen = Gen::new(7, w.symbols);
     let mut vals = Vec::new();
     let mut samples = Vec::with_capacity(events as usize);
+    // External tables: the latencies of events whose lookup missed the cache, apart.
+    let external = !app.stats().table_stores.is_empty();
+    let misses_now = |app: &App| -> u64 {
+        app.stats()
+            .table_stores
+            .iter()
+            .map(|t| t.cache.misses)
+            .sum()
+    };
+    let mut miss_samples = Vec::new();
+    let mut misses = if external { misses_now(&app) } else { 0 };
     let start = Instant::now();
     for i in 0..events {
         let input = (w.generate)(&mut gen, i, &mut vals);
@@ -624,26 +713,42 @@ pub fn latency(w: &Workload, events: u64) -> Result<Report, String> {
             app.advance_to(w.ts(i));
         }
         app.send(inputs[input], &vals).map_err(|e| e.to_string())?;
-        samples.push(t.elapsed().as_nanos() as u64);
+        let ns = t.elapsed().as_nanos() as u64;
+        samples.push(ns);
+        if external {
+            let m = misses_now(&app);
+            if m > misses {
+                miss_samples.push(ns);
+            }
+            misses = m;
+        }
     }
     let seconds = start.elapsed().as_secs_f64();
     app.shutdown();
-    samples.sort_unstable();
-    let pct = |p: f64| {
+    let pct = |samples: &mut Vec<u64>, p: f64| {
+        samples.sort_unstable();
         samples
             .get(((samples.len() as f64 * p) as usize).min(samples.len().saturating_sub(1)))
             .copied()
     };
+    let mut extra = String::new();
+    if external {
+        let n = miss_samples.len();
+        if let (Some(p50), Some(p99)) = (pct(&mut miss_samples, 0.5), pct(&mut miss_samples, 0.99))
+        {
+            extra = format!("cache_misses={n} miss_latency p50={p50}ns p99={p99}ns");
+        }
+    }
     Ok(Report {
         workload: w.name.into(),
         mode: "latency",
         events,
         outputs: count.load(Ordering::Relaxed),
         seconds,
-        p50_ns: pct(0.50),
-        p99_ns: pct(0.99),
+        p50_ns: pct(&mut samples, 0.50),
+        p99_ns: pct(&mut samples, 0.99),
         peak_rss: peak_rss_self(),
-        extra: String::new(),
+        extra,
     })
 }
 
@@ -711,6 +816,9 @@ pub fn replay_end_to_end(w: &Workload, events: u64) -> Result<Report, String> {
     let input_path = dir.join(format!("{}.ndjson", w.name));
     std::fs::write(&app_path, w.sql).map_err(|e| e.to_string())?;
     write_replay_file(w, events, &input_path).map_err(|e| e.to_string())?;
+    if let Some(setup) = w.setup {
+        setup()?;
+    }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let start = Instant::now();
     let status = std::process::Command::new(exe)

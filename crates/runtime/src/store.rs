@@ -99,6 +99,24 @@ impl<V> KeyMap<V> {
         self.get(key).is_some()
     }
 
+    pub fn len(&self) -> usize {
+        match self {
+            KeyMap::One(m) => m.len(),
+            KeyMap::Many(m) => m.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn clear(&mut self) {
+        match self {
+            KeyMap::One(m) => m.clear(),
+            KeyMap::Many(m) => m.clear(),
+        }
+    }
+
     pub fn retain(&mut self, mut f: impl FnMut(&V) -> bool) {
         match self {
             KeyMap::One(m) => m.retain(|_, v| f(v)),
@@ -192,17 +210,7 @@ impl RowStore {
         if !self.live.get(i).copied().unwrap_or(false) {
             return;
         }
-        let (p, n) = (self.prev[i], self.next[i]);
-        if p != NIL {
-            self.next[p as usize] = n;
-        } else {
-            self.head = n;
-        }
-        if n != NIL {
-            self.prev[n as usize] = p;
-        } else {
-            self.tail = p;
-        }
+        self.unlink(slot);
         self.live[i] = false;
         for v in &mut self.values[i * self.arity..(i + 1) * self.arity] {
             *v = Value::Null;
@@ -238,6 +246,35 @@ impl RowStore {
         (self.head != NIL).then_some(self.head)
     }
 
+    /// Takes a slot out of the order list.
+    fn unlink(&mut self, slot: u32) {
+        let i = slot as usize;
+        let (p, n) = (self.prev[i], self.next[i]);
+        if p != NIL {
+            self.next[p as usize] = n;
+        } else {
+            self.head = n;
+        }
+        if n != NIL {
+            self.prev[n as usize] = p;
+        } else {
+            self.tail = p;
+        }
+    }
+
+    /// Moves a live row to the end of the order.
+    pub fn move_to_back(&mut self, slot: u32) {
+        let i = slot as usize;
+        if !self.live.get(i).copied().unwrap_or(false) || self.tail == slot {
+            return;
+        }
+        self.unlink(slot);
+        self.prev[i] = self.tail;
+        self.next[i] = NIL;
+        self.next[self.tail as usize] = slot;
+        self.tail = slot;
+    }
+
     /// Slots in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
         let mut cur = self.head;
@@ -251,8 +288,18 @@ impl RowStore {
         })
     }
 
+    /// Removes every row, keeping the allocated capacity.
     pub fn clear(&mut self) {
-        *self = RowStore::new(self.arity);
+        self.values.clear();
+        self.ts.clear();
+        self.seq.clear();
+        self.prev.clear();
+        self.next.clear();
+        self.live.clear();
+        self.free.clear();
+        self.head = NIL;
+        self.tail = NIL;
+        self.len = 0;
     }
 }
 
@@ -505,21 +552,13 @@ impl TableStore {
         }
     }
 
-    /// Drops every row (and index entry) without journaling anything.
-    pub(crate) fn clear_rows(&mut self) {
-        self.rows.clear();
-        if let PkIndex::One(ix) = &self.pk_map {
-            self.pk_map = PkIndex::One(SlotIndex::new(ix.col));
-        } else if let PkIndex::Many(_) = &self.pk_map {
-            self.pk_map = PkIndex::Many(KeyMap::new(self.pk.len()));
-        }
-        for (cols, map) in &mut self.indexes {
-            *map = KeyMap::new(cols.len());
-        }
-    }
-
     pub fn len(&self) -> usize {
         self.rows.len()
+    }
+
+    /// Columns per row.
+    pub fn arity(&self) -> usize {
+        self.rows.arity
     }
 
     pub fn is_empty(&self) -> bool {
@@ -543,6 +582,11 @@ impl TableStore {
     /// Inserts a row; a row with the same primary key is replaced in place (it keeps its
     /// position in scans). A bounded (`cache`) table evicts its oldest row when full.
     pub fn insert(&mut self, row: &[Value]) {
+        self.insert_slot(row);
+    }
+
+    /// [`Self::insert`], returning the row's slot.
+    pub(crate) fn insert_slot(&mut self, row: &[Value]) -> u32 {
         if !self.pk.is_empty() {
             let mut key = std::mem::take(&mut self.key);
             key_of(row, &self.pk, &mut key);
@@ -550,7 +594,7 @@ impl TableStore {
             self.key = key;
             if let Some(slot) = existing {
                 self.update(slot, row);
-                return;
+                return slot;
             }
         }
         if let Some(max) = self.max_size {
@@ -563,12 +607,28 @@ impl TableStore {
         }
         let slot = self.rows.insert(0, row);
         self.add_keys(slot);
+        slot
+    }
+
+    /// The oldest row (insertion order; external tables: eviction order).
+    pub(crate) fn front(&self) -> Option<u32> {
+        self.rows.front()
+    }
+
+    /// Moves a row to the end of the order (a second chance before eviction).
+    pub(crate) fn move_to_back(&mut self, slot: u32) {
+        self.rows.move_to_back(slot);
+    }
+
+    /// The slot of the row with this primary key (hash-key form).
+    pub(crate) fn slot_of(&self, key: &[KeyValue]) -> Option<u32> {
+        self.pk_map.get(&self.rows, key)
     }
 
     fn add_keys(&mut self, slot: u32) {
         let mut key = std::mem::take(&mut self.key);
         if let Some(ext) = self.external.as_deref_mut() {
-            ext.wrote(&self.pk, self.rows.row(slot), &mut key);
+            ext.wrote(&self.pk, self.rows.row(slot));
         }
         if !self.pk.is_empty() {
             key_of(self.rows.row(slot), &self.pk, &mut key);
@@ -587,7 +647,7 @@ impl TableStore {
     fn drop_keys(&mut self, slot: u32) {
         let mut key = std::mem::take(&mut self.key);
         if let Some(ext) = self.external.as_deref_mut() {
-            ext.wrote(&self.pk, self.rows.row(slot), &mut key);
+            ext.wrote(&self.pk, self.rows.row(slot));
         }
         if !self.pk.is_empty() {
             key_of(self.rows.row(slot), &self.pk, &mut key);

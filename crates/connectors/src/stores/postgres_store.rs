@@ -15,12 +15,67 @@ pub struct PostgresStore {
     table: String,
     schema: StoreSchema,
     link: Link<Client>,
+    /// `SELECT … WHERE key = ANY($1)` prepared on the current connection (single-column keys),
+    /// with the connection it was prepared on (the link's connect count).
+    lookup_any: Option<(u64, postgres::Statement)>,
+}
+
+/// The keys of one lookup as one array parameter (single-column keys).
+enum KeyArray {
+    Int(Vec<i32>),
+    Long(Vec<i64>),
+    Float(Vec<f32>),
+    Double(Vec<f64>),
+    Text(Vec<String>),
+    Bool(Vec<bool>),
+}
+
+impl KeyArray {
+    /// NULL keys match nothing and are left out.
+    fn of(ty: Type, keys: &[Vec<Value>]) -> KeyArray {
+        let first = keys.iter().filter_map(|k| k.first());
+        match ty {
+            Type::Int => {
+                KeyArray::Int(first.filter_map(|v| v.as_i64()).map(|x| x as i32).collect())
+            }
+            Type::Long | Type::Timestamp => {
+                KeyArray::Long(first.filter_map(|v| v.as_i64()).collect())
+            }
+            Type::Float => {
+                KeyArray::Float(first.filter_map(|v| v.as_f64()).map(|x| x as f32).collect())
+            }
+            Type::Double => KeyArray::Double(first.filter_map(|v| v.as_f64()).collect()),
+            Type::Bool => KeyArray::Bool(first.filter_map(|v| v.as_bool()).collect()),
+            Type::String | Type::Object | Type::Null => KeyArray::Text(
+                first
+                    .filter(|v| !v.is_null())
+                    .map(|v| v.to_string())
+                    .collect(),
+            ),
+        }
+    }
+
+    fn sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            KeyArray::Int(x) => x,
+            KeyArray::Long(x) => x,
+            KeyArray::Float(x) => x,
+            KeyArray::Double(x) => x,
+            KeyArray::Text(x) => x,
+            KeyArray::Bool(x) => x,
+        }
+    }
 }
 
 /// A lost connection (closed, I/O, timeout) rather than an error the server reported; a
 /// refused login (SQLSTATE class 28) is the server's answer.
 fn lost(e: &PgError) -> bool {
-    e.0.is_closed() || e.0.as_db_error().is_none()
+    match e.0.as_db_error() {
+        None => true,
+        // Class 08 (connection exception) and 57 (operator intervention: the server is
+        // shutting down or ended this session) mean the connection is gone.
+        Some(db) => e.0.is_closed() || matches!(&db.code().code()[..2], "08" | "57"),
+    }
 }
 
 /// A client error shown with the server's message when there is one (the client's own text
@@ -112,6 +167,7 @@ impl PostgresStore {
             table: table.to_string(),
             schema,
             link: Link::new(format!("postgres table '{table}'")),
+            lookup_any: None,
         }
     }
 
@@ -166,6 +222,37 @@ impl PostgresStore {
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(Param::sql).collect();
         let result = self.connect()?.query(sql, &refs);
         let rows = result.map_err(|e| self.fail(e))?;
+        self.decode(rows)
+    }
+
+    /// Single-column keys: one prepared `= ANY($1)` query for any number of keys (no SQL text
+    /// to build or plan per batch).
+    fn rows_by_any(&mut self, keys: &[Vec<Value>]) -> Result<Vec<Vec<Value>>, StoreError> {
+        let key_col = self.schema.key[0];
+        let array = KeyArray::of(self.schema.columns[key_col].1, keys);
+        self.connect()?;
+        let connection = self.link.stats().0;
+        let statement = match &self.lookup_any {
+            Some((c, st)) if *c == connection => st.clone(),
+            _ => {
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE {} = ANY($1)",
+                    column_list(&self.schema, '"'),
+                    quote(&self.table, '"'),
+                    quote(&self.schema.columns[key_col].0, '"')
+                );
+                let prepared = self.connect()?.prepare(&sql);
+                let st = prepared.map_err(|e| self.fail(e))?;
+                self.lookup_any = Some((connection, st.clone()));
+                st
+            }
+        };
+        let result = self.connect()?.query(&statement, &[array.sql()]);
+        let rows = result.map_err(|e| self.fail(e))?;
+        self.decode(rows)
+    }
+
+    fn decode(&mut self, rows: Vec<Row>) -> Result<Vec<Vec<Value>>, StoreError> {
         let types: Vec<Type> = self.schema.columns.iter().map(|(_, t)| *t).collect();
         rows.iter()
             .map(|r| {
@@ -196,6 +283,13 @@ impl ExternalStore for PostgresStore {
         out: &mut Vec<Option<Vec<Value>>>,
     ) -> Result<(), StoreError> {
         let mut found: HashMap<Vec<KeyValue>, Vec<Value>> = HashMap::new();
+        if self.schema.key.len() == 1 {
+            for row in self.rows_by_any(keys)? {
+                found.insert(key_of(&row_key(&self.schema, &row)), row);
+            }
+            out.extend(keys.iter().map(|k| found.get(&key_of(k)).cloned()));
+            return Ok(());
+        }
         for chunk in keys.chunks(CHUNK) {
             let sql = format!(
                 "SELECT {} FROM {} WHERE {}",
