@@ -664,3 +664,61 @@ fn binary_reports_store_errors_by_line() {
     assert!(lines[2].starts_with("line 3: error:"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A chain of lookups across two stores: orders enriched from PostgreSQL, then from Redis by
+/// a column of the PostgreSQL row (looked up per arrival, both through their caches).
+#[test]
+fn chain_across_postgres_and_redis() {
+    let customers = Postgres::new();
+    customers.seed(&[cust(1, "Ann", "gold"), cust(2, "Bob", "silver")]);
+    let tiers = Redis::new();
+    {
+        let mut c = tiers.conn();
+        for (tier, discount) in [("gold", "0.2")] {
+            let _: () = redis::cmd("HSET")
+                .arg(format!("{}{tier}", tiers.prefix))
+                .arg("tier")
+                .arg(tier)
+                .arg("discount")
+                .arg(discount)
+                .query(&mut c)
+                .unwrap();
+        }
+    }
+    let sql = format!(
+        "CREATE STREAM Orders (id STRING, customer INT, amount DOUBLE);
+CREATE TABLE Customers (id INT, name STRING, tier STRING, PRIMARY KEY (id)) WITH ({}, \"cache.size\" = '10');
+CREATE TABLE Tiers (tier STRING, discount DOUBLE, PRIMARY KEY (tier)) WITH ({}, \"cache.size\" = '10');
+INSERT INTO Enriched SELECT o.id, c.name, t.discount * o.amount AS off
+FROM Orders AS o JOIN Customers AS c ON o.customer = c.id LEFT JOIN Tiers AS t ON c.tier = t.tier;",
+        customers.with(),
+        tiers.with()
+    );
+    let mut app = App::from_sql(&sql).unwrap();
+    let out = collect(&mut app, "Enriched");
+    let orders = app.input("Orders").unwrap();
+    app.send_at(orders, 1_000, &[s("a"), Value::from(1), Value::from(100.0)])
+        .unwrap();
+    app.send_at(orders, 1_001, &[s("b"), Value::from(2), Value::from(50.0)])
+        .unwrap();
+    app.send_at(orders, 1_002, &[s("c"), Value::from(3), Value::from(10.0)])
+        .unwrap();
+    app.send_at(orders, 1_003, &[s("d"), Value::from(1), Value::from(10.0)])
+        .unwrap();
+    assert_eq!(
+        take(&out),
+        vec![
+            vec![s("a"), s("Ann"), Value::from(20.0)],
+            vec![s("b"), s("Bob"), Value::Null],
+            vec![s("d"), s("Ann"), Value::from(2.0)],
+        ]
+    );
+    assert!(app.take_errors().is_empty());
+    let stats = app.stats();
+    let tiers_stats = stats
+        .table_stores
+        .iter()
+        .find(|t| t.table == "Tiers")
+        .unwrap();
+    assert_eq!((tiers_stats.cache.hits, tiers_stats.cache.misses), (1, 2));
+}

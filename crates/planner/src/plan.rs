@@ -423,12 +423,28 @@ impl AppPlan {
             for t in &self.tables {
                 let mut tags = Vec::new();
                 if !t.primary_key.is_empty() {
-                    let cols: Vec<&str> = t
-                        .primary_key
-                        .iter()
-                        .map(|&c| t.schema.attributes[c].name.as_str())
-                        .collect();
-                    tags.push(format!("primary key ({})", cols.join(", ")));
+                    tags.push(format!("primary key ({})", t.key_names()));
+                }
+                if let Some(s) = &t.store {
+                    let mut cache = match s.cache_size {
+                        0 => "no cache".to_string(),
+                        n => format!("cache {} {n} rows", s.cache_policy),
+                    };
+                    if let (Some(ttl), true) = (s.cache_ttl, s.cache_size > 0) {
+                        cache.push_str(&format!(" ttl {ttl} ms"));
+                    }
+                    if s.preload {
+                        cache.push_str(" preloaded");
+                    }
+                    let on_error = match &s.on_error {
+                        ErrorStrategy::Log => "log".to_string(),
+                        ErrorStrategy::Stream(name) => format!("stream to {name}"),
+                        ErrorStrategy::Fail => "fail".to_string(),
+                    };
+                    tags.push(format!(
+                        "{} store, {cache}, errors: {on_error}",
+                        s.extension
+                    ));
                 }
                 for ix in &t.indexes {
                     let cols: Vec<&str> = ix
