@@ -91,6 +91,10 @@ pub struct JoinOperator {
     projection_src: Vec<(usize, usize)>,
     /// A projection with expressions fused into the join (evaluated over the join row).
     exprs: Option<Vec<CompiledExpr>>,
+    /// For the fused expressions: per output, the (side, attribute) it is when it is a plain
+    /// attribute, and the join-row columns the other outputs read.
+    expr_outputs: Vec<Option<(usize, usize)>>,
+    expr_inputs: Vec<usize>,
     /// Scratch: partial join rows (flat, `arity` values each), one join row, keys and slots.
     comps: Vec<Value>,
     next: Vec<Value>,
@@ -172,8 +176,26 @@ impl JoinOperator {
         plan: &JoinPlan,
         max_events: usize,
         projection: Option<Vec<usize>>,
-        exprs: Option<Vec<CompiledExpr>>,
+        exprs: Option<Vec<TypedExpr>>,
     ) -> Result<JoinOperator, CompileError> {
+        let side_of = |i: usize| {
+            let s = plan.sides.iter().rposition(|s| s.offset <= i).unwrap_or(0);
+            (s, i - plan.sides[s].offset)
+        };
+        let mut expr_outputs = Vec::new();
+        let mut expr_inputs = Vec::new();
+        for e in exprs.iter().flatten() {
+            match &e.kind {
+                TypedExprKind::Column(c) => expr_outputs.push(Some(side_of(c.index))),
+                _ => {
+                    expr_outputs.push(None);
+                    eventflux_planner::join::columns_of(e, &mut expr_inputs);
+                }
+            }
+        }
+        expr_inputs.sort_unstable();
+        expr_inputs.dedup();
+        let exprs = exprs.as_deref().map(compile_all).transpose()?;
         let n = plan.sides.len();
         let mut sides = Vec::with_capacity(n);
         for (i, s) in plan.sides.iter().enumerate() {
@@ -289,14 +311,7 @@ impl JoinOperator {
                 })
             })
             .collect::<Result<Vec<_>, CompileError>>()?;
-        let projection_src = projection
-            .iter()
-            .flatten()
-            .map(|&i| {
-                let s = plan.sides.iter().rposition(|s| s.offset <= i).unwrap_or(0);
-                (s, i - plan.sides[s].offset)
-            })
-            .collect();
+        let projection_src = projection.iter().flatten().map(|&i| side_of(i)).collect();
         Ok(JoinOperator {
             sides,
             steps,
@@ -304,6 +319,8 @@ impl JoinOperator {
             projection,
             projection_src,
             exprs,
+            expr_outputs,
+            expr_inputs,
             comps: Vec::new(),
             next: Vec::new(),
             row: vec![Value::Null; plan.arity],
@@ -650,14 +667,32 @@ impl JoinOperator {
             };
             match residual {
                 None if self.exprs.is_some() => {
-                    self.row[x_off..x_off + x.len()].clone_from_slice(x);
-                    self.row[o_off..o_off + orow.len()].clone_from_slice(orow);
-                    let shape = Shape {
-                        columns: None,
-                        exprs: self.exprs.as_deref(),
+                    // Only the columns computed outputs read are copied into the join row;
+                    // outputs that are plain attributes are cloned once, straight from their
+                    // side (a shared string's count is touched once, not three times).
+                    for &c in &self.expr_inputs {
+                        self.row[c].clone_from(if (x_off..x_off + x.len()).contains(&c) {
+                            &x[c - x_off]
+                        } else {
+                            &orow[c - o_off]
+                        });
+                    }
+                    let ec = EvalCtx {
+                        row: &self.row,
+                        ts,
                         now,
+                        bindings: None,
                     };
-                    push_projected(out, ts, &self.row, shape);
+                    let exprs = self.exprs.as_deref().unwrap_or_default();
+                    out.push_iter(
+                        ts,
+                        EventKind::Current,
+                        self.expr_outputs.iter().zip(exprs).map(|(o, e)| match *o {
+                            Some((s, c)) if s == k => x[c].clone(),
+                            Some((_, c)) => orow[c].clone(),
+                            None => e(&ec),
+                        }),
+                    );
                     any = true;
                 }
                 None => {

@@ -419,11 +419,9 @@ fn build_pipeline_in(
                 };
                 // Otherwise a projection with expressions is evaluated by the join too.
                 let exprs = match (&columns, q.operators.get(i + 1)) {
-                    (None, Some(Operator::Project(cols))) if snapshot.is_none() => Some(
-                        cols.iter()
-                            .map(|(_, e)| compile_expr(e))
-                            .collect::<Result<Vec<_>, _>>()?,
-                    ),
+                    (None, Some(Operator::Project(cols))) if snapshot.is_none() => {
+                        Some(cols.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>())
+                    }
                     _ => None,
                 };
                 let width = match (&columns, &exprs) {
