@@ -315,6 +315,16 @@ fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
+/// Prefetches a row's values: its first and last cache lines (a row of three or more values
+/// spans two).
+#[inline(always)]
+fn prefetch_values(row: &[Value]) {
+    prefetch(row.as_ptr());
+    if let Some(last) = row.last() {
+        prefetch(last as *const Value);
+    }
+}
+
 /// A well-mixed hash of a key value (Fx, then a final avalanche so that every bit of the
 /// result depends on every bit of the key).
 #[inline]
@@ -737,7 +747,7 @@ impl TableStore {
     /// Asks the CPU to start loading a row and the strings it points to, so that lookups of a
     /// whole batch overlap their memory latency instead of paying it one after the other.
     pub fn prefetch_row(&self, slot: u32) {
-        prefetch(self.rows.row(slot).as_ptr());
+        prefetch_values(self.rows.row(slot));
     }
 
     pub fn prefetch_strings(&self, slot: u32) {
@@ -795,7 +805,7 @@ impl TableStore {
             let c = if k.0.is_null() { None } else { ix.candidate(h) };
             slots.push(c.unwrap_or(FREE));
             if let Some(s) = c {
-                prefetch(self.rows.row(s).as_ptr());
+                prefetch_values(self.rows.row(s));
             }
         }
         for (i, (k, &h)) in keys.iter().zip(hashes.iter()).enumerate() {
