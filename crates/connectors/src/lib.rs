@@ -2,6 +2,8 @@
 //! replay input and command-line output, and the external table stores (PostgreSQL, MySQL /
 //! MariaDB, Redis).
 
+pub mod format;
+pub mod io;
 pub mod json;
 pub mod ndjson;
 pub mod stores;

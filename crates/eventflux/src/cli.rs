@@ -340,7 +340,7 @@ pub fn run(path: &str, opts: &RunOptions) -> Result<(), Failure> {
             };
             replay(app, &printed, reader, opts.flush, opts.stats)
         }
-        None => live(app, &printed, opts.stats),
+        None => live(app, &printed, opts.stats, opts.flush),
     }
 }
 
@@ -359,6 +359,7 @@ pub fn replay(
     flush: bool,
     stats: bool,
 ) -> Result<(), Failure> {
+    let sinks = attach_sinks(&mut app)?;
     attach_printer(&mut app, printed, false)?;
     let decoder = EnvelopeDecoder::new(app.plan());
     let mut reader = BufReader::with_capacity(1 << 16, input);
@@ -401,15 +402,51 @@ pub fn replay(
     }
     stop_on_failure(&mut app, 0)?;
     let final_stats = app.shutdown();
-    report_stats(&final_stats, stats);
+    sinks.finish_and_report(&final_stats, stats, Vec::new());
     Ok(())
+}
+
+fn attach_sinks(app: &mut App) -> Result<crate::connect::Sinks, Failure> {
+    crate::connect::Sinks::attach(app).map_err(|e| Failure::app(format!("error: {e}")))
+}
+
+impl crate::connect::Sinks {
+    /// Waits for the sinks to send what the app produced, then reports (`--stats`).
+    fn finish_and_report(self, stats: &crate::EngineStats, all: bool, mut lines: Vec<String>) {
+        lines.extend(self.report());
+        self.finish();
+        report_stats(stats, all);
+        if all && !lines.is_empty() {
+            let stderr = io::stderr();
+            let mut err = stderr.lock();
+            for l in lines {
+                let _ = writeln!(err, "  {l}");
+            }
+        }
+    }
 }
 
 /// Live mode: NDJSON events from stdin, timestamped by the wall clock. Timers fire on the wall
 /// clock even while no input arrives. Ends when stdin closes.
-fn live(app: App, printed: &[StreamId], stats: bool) -> Result<(), Failure> {
+fn live(app: App, printed: &[StreamId], stats: bool, flush: bool) -> Result<(), Failure> {
     let mut app = app.with_clock(ClockMode::Wall);
+    let sinks = attach_sinks(&mut app)?;
     attach_printer(&mut app, printed, true)?;
+    if crate::connect::has_sources(&app) {
+        // Source connectors feed the app; it runs until they end (stdin is not read).
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        app.advance_to(wall_clock_ms());
+        let lines = crate::connect::run_sources(&mut app, &sinks, &stop, &mut |app| {
+            stop_on_failure(app, 0)
+        })?;
+        if flush {
+            app.flush();
+        }
+        stop_on_failure(&mut app, 0)?;
+        let final_stats = app.shutdown();
+        sinks.finish_and_report(&final_stats, stats, lines);
+        return Ok(());
+    }
     let decoder = EnvelopeDecoder::new(app.plan());
     // A bounded queue: a slow engine slows the reader instead of buffering without limit.
     let (tx, rx) = mpsc::sync_channel::<io::Result<String>>(1024);
@@ -462,6 +499,6 @@ fn live(app: App, printed: &[StreamId], stats: bool) -> Result<(), Failure> {
     }
     stop_on_failure(&mut app, 0)?;
     let final_stats = app.shutdown();
-    report_stats(&final_stats, stats);
+    sinks.finish_and_report(&final_stats, stats, Vec::new());
     Ok(())
 }

@@ -29,6 +29,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod connect;
 
 pub use eventflux_planner::plan::{AppPlan, StreamId};
 pub use eventflux_runtime::{Batch, EngineStats, EventKind, Row, Value};

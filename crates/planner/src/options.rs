@@ -33,6 +33,145 @@ const STREAM_KEYS: &[&str] = &[
     "error.stream",
 ];
 
+/// The keys of one direction of a connector: required and optional ones (`*` at the end of an
+/// optional key accepts any suffix).
+type Keys = (&'static [&'static str], &'static [&'static str]);
+
+/// A connector's keys per direction, and whether it runs yet.
+struct ConnectorKeys {
+    name: &'static str,
+    source: Option<Keys>,
+    sink: Option<Keys>,
+    ready: bool,
+}
+
+const RABBITMQ_COMMON: [&str; 4] = [
+    "rabbitmq.port",
+    "rabbitmq.vhost",
+    "rabbitmq.username",
+    "rabbitmq.password",
+];
+
+const CONNECTOR_KEYS: &[ConnectorKeys] = &[
+    ConnectorKeys {
+        name: "file",
+        source: Some((&["file.path"], &["file.tail", "file.start"])),
+        sink: Some((&["file.path"], &["file.append"])),
+        ready: true,
+    },
+    ConnectorKeys {
+        name: "log",
+        source: None,
+        sink: Some((&[], &["log.prefix"])),
+        ready: true,
+    },
+    ConnectorKeys {
+        name: "nats",
+        source: Some((
+            &["nats.url", "nats.subject"],
+            &[
+                "nats.queue",
+                "nats.jetstream",
+                "nats.stream",
+                "nats.durable",
+            ],
+        )),
+        sink: Some((
+            &["nats.url", "nats.subject"],
+            &["nats.jetstream", "nats.stream"],
+        )),
+        ready: true,
+    },
+    ConnectorKeys {
+        name: "http",
+        source: Some((&[], &["http.listen", "http.path"])),
+        sink: None,
+        ready: false,
+    },
+    ConnectorKeys {
+        name: "webhook",
+        source: None,
+        sink: Some((
+            &["webhook.url"],
+            &["webhook.method", "webhook.batch", "webhook.headers.*"],
+        )),
+        ready: false,
+    },
+    ConnectorKeys {
+        name: "websocket",
+        source: Some((&["websocket.url"], &["websocket.reconnect"])),
+        sink: Some((&["websocket.url"], &["websocket.reconnect"])),
+        ready: false,
+    },
+    ConnectorKeys {
+        name: "mqtt",
+        source: Some((&["mqtt.url", "mqtt.topic"], &["mqtt.qos", "mqtt.client_id"])),
+        sink: Some((
+            &["mqtt.url", "mqtt.topic"],
+            &["mqtt.qos", "mqtt.client_id", "mqtt.retain"],
+        )),
+        ready: false,
+    },
+    ConnectorKeys {
+        name: "rabbitmq",
+        source: Some((
+            &["rabbitmq.host", "rabbitmq.queue"],
+            &[
+                RABBITMQ_COMMON[0],
+                RABBITMQ_COMMON[1],
+                RABBITMQ_COMMON[2],
+                RABBITMQ_COMMON[3],
+                "rabbitmq.prefetch",
+                "rabbitmq.declare.queue",
+            ],
+        )),
+        sink: Some((
+            &["rabbitmq.host", "rabbitmq.exchange"],
+            &[
+                RABBITMQ_COMMON[0],
+                RABBITMQ_COMMON[1],
+                RABBITMQ_COMMON[2],
+                RABBITMQ_COMMON[3],
+                "rabbitmq.routing.key",
+                "rabbitmq.exchange.type",
+                "rabbitmq.declare.exchange",
+                "rabbitmq.persistent",
+            ],
+        )),
+        ready: false,
+    },
+    ConnectorKeys {
+        name: "kafka",
+        source: Some((&["kafka.bootstrap.servers", "kafka.topic"], &["kafka.*"])),
+        sink: Some((&["kafka.bootstrap.servers", "kafka.topic"], &["kafka.*"])),
+        ready: false,
+    },
+    ConnectorKeys {
+        name: "redis",
+        source: Some((
+            &[],
+            &["redis.url", "redis.channel", "redis.stream", "redis.group"],
+        )),
+        sink: Some((&[], &["redis.url", "redis.channel", "redis.stream"])),
+        ready: false,
+    },
+];
+
+/// Format keys a stream may carry (`json.mapping.<attr>` on json sources, `csv.*` with csv,
+/// `text.template` on text sinks).
+fn format_key_ok(key: &str, format: &str, kind: &str) -> Option<bool> {
+    let ok = if key.starts_with("json.mapping.") {
+        format == "json" && kind == "source"
+    } else if key == "csv.delimiter" || key == "csv.header" {
+        format == "csv"
+    } else if key == "text.template" {
+        format == "text" && kind == "sink"
+    } else {
+        return None;
+    };
+    Some(ok)
+}
+
 /// Replaces `${NAME}` and `${NAME:default}` with environment values.
 pub fn substitute_env(value: &str) -> Result<String, String> {
     let mut out = String::with_capacity(value.len());
@@ -149,8 +288,75 @@ pub fn stream_options(
         ));
     }
     let ext_lower = extension.map(str::to_ascii_lowercase);
+    let spec = ext_lower
+        .as_deref()
+        .and_then(|e| CONNECTOR_KEYS.iter().find(|c| c.name == e));
+    let keys = spec.and_then(|c| match kind.as_str() {
+        "source" => c.source,
+        "sink" => c.sink,
+        _ => None,
+    });
+    if let (Some(c), None, "source" | "sink") = (spec, keys, kind.as_str()) {
+        diags.push(Diagnostic::error(
+            value_span("type"),
+            format!("the '{}' connector has no {kind}", c.name),
+        ));
+    }
+    if let Some((required, _)) = keys {
+        for r in required {
+            if !values.contains_key(*r) {
+                let ext_key = if values.contains_key("extension") {
+                    "extension"
+                } else {
+                    "connector"
+                };
+                diags.push(Diagnostic::error(
+                    value_span(ext_key),
+                    format!(
+                        "the '{}' {kind} needs the option '{r}'",
+                        spec.map_or("", |c| c.name)
+                    ),
+                ));
+            }
+        }
+    }
     for key in values.keys() {
         if STREAM_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        match format_key_ok(key, &format, &kind) {
+            Some(true) => continue,
+            Some(false) => {
+                diags.push(Diagnostic::error(
+                    key_span(key),
+                    format!(
+                        "option '{key}' does not apply to a {kind} stream with format '{format}'"
+                    ),
+                ));
+                continue;
+            }
+            None => {}
+        }
+        if let Some((required, optional)) = keys {
+            let known = required
+                .iter()
+                .chain(optional.iter())
+                .any(|k| match k.strip_suffix('*') {
+                    Some(prefix) => key.starts_with(prefix),
+                    None => k == key,
+                });
+            if !known {
+                let accepted: Vec<&str> = required.iter().chain(optional.iter()).copied().collect();
+                diags.push(Diagnostic::error(
+                    key_span(key),
+                    format!(
+                        "unknown option '{key}' for the '{}' {kind}{}; accepted keys: {}",
+                        spec.map_or("", |c| c.name),
+                        suggestion_suffix(key, accepted.iter().copied()),
+                        accepted.join(", ")
+                    ),
+                ));
+            }
             continue;
         }
         let prefixed = ext_lower
@@ -218,14 +424,17 @@ pub fn stream_options(
     let io = match (kind.as_str(), extension) {
         (kind @ ("source" | "sink"), Some(ext)) => {
             let ext = ext.to_ascii_lowercase();
-            diags.push(Diagnostic::error(
-                value_span(if values.contains_key("extension") {
-                    "extension"
-                } else {
-                    "connector"
-                }),
-                format!("not supported yet: the '{ext}' {kind} connector"),
-            ));
+            let ready = spec.is_some_and(|c| c.ready);
+            if !ready {
+                diags.push(Diagnostic::error(
+                    value_span(if values.contains_key("extension") {
+                        "extension"
+                    } else {
+                        "connector"
+                    }),
+                    format!("not supported yet: the '{ext}' {kind} connector"),
+                ));
+            }
             let plan = ConnectorPlan {
                 extension: ext,
                 format,

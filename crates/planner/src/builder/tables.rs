@@ -943,6 +943,25 @@ impl Builder<'_> {
         for (name, span) in wanted {
             self.ensure_error_stream(&name, span);
         }
+        // Sources' error streams (messages that cannot be decoded).
+        let wanted: Vec<(String, Span)> = self
+            .plan
+            .streams
+            .iter()
+            .filter_map(|s| match &s.io {
+                StreamIo::Source(c)
+                    if c.options
+                        .get("error.strategy")
+                        .is_some_and(|v| v.eq_ignore_ascii_case("stream")) =>
+                {
+                    c.options.get("error.stream").map(|n| (n.clone(), s.span))
+                }
+                _ => None,
+            })
+            .collect();
+        for (name, span) in wanted {
+            self.ensure_error_stream(&name, span);
+        }
     }
 
     /// External tables are read by primary key only: each must be looked up by its whole key,

@@ -1,0 +1,402 @@
+//! Connectors end to end through the `eventflux` binary, against real servers: the shared NATS
+//! (4222) and private `nats-server` instances that a test stops and restarts. Each test uses
+//! its own subjects and JetStream streams.
+//!
+//! Waiting here is on real I/O (a child process, a broker), bounded by deadlines; no test
+//! waits for engine time.
+
+use async_nats::jetstream;
+use futures_util::StreamExt;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+fn unique(tag: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{tag}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(unique(tag));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The app, run live by the binary until killed.
+struct Running(Child);
+
+impl Running {
+    fn start(dir: &std::path::Path, sql: &str) -> Running {
+        std::fs::write(dir.join("app.sql"), sql).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_eventflux"))
+            .current_dir(dir)
+            .args(["run", "app.sql"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        Running(child)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A private NATS server with JetStream, stopped and restarted by the test.
+struct NatsServer {
+    port: u16,
+    store: PathBuf,
+    child: Option<Child>,
+}
+
+impl NatsServer {
+    fn start(port: u16) -> NatsServer {
+        let mut s = NatsServer {
+            port,
+            store: dir("nats_store"),
+            child: None,
+        };
+        s.restart();
+        s
+    }
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+    fn restart(&mut self) {
+        let child = Command::new("nats-server")
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
+            .arg(&self.store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server");
+        self.child = Some(child);
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "nats-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Collects the `id` of every JSON object received on `subject` until `want` distinct ids
+/// arrived or `deadline` passed; returns (distinct ids, messages received).
+async fn collect_ids(
+    sub: &mut async_nats::Subscriber,
+    want: usize,
+    deadline: Duration,
+) -> (BTreeSet<i64>, usize) {
+    let start = Instant::now();
+    let mut ids = BTreeSet::new();
+    let mut n = 0;
+    while ids.len() < want && start.elapsed() < deadline {
+        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
+            let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+            ids.insert(v["id"].as_i64().unwrap());
+            n += 1;
+        }
+    }
+    (ids, n)
+}
+
+/// Like `collect_ids`, until every id of `want` arrived.
+async fn collect_ids_of(
+    sub: &mut async_nats::Subscriber,
+    want: &BTreeSet<i64>,
+    deadline: Duration,
+) -> (BTreeSet<i64>, usize) {
+    let start = Instant::now();
+    let mut ids = BTreeSet::new();
+    let mut n = 0;
+    while !want.is_subset(&ids) && start.elapsed() < deadline {
+        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), sub.next()).await {
+            let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+            ids.insert(v["id"].as_i64().unwrap());
+            n += 1;
+        }
+    }
+    (ids, n)
+}
+
+const PIPE: &str = "
+CREATE STREAM Orders (id LONG, amount DOUBLE)
+WITH (type = 'source', extension = 'nats', \"nats.url\" = '{url}', \"nats.subject\" = '{inp}' {src});
+CREATE STREAM Big (id LONG, amount DOUBLE)
+WITH (type = 'sink', extension = 'nats', \"nats.url\" = '{url}', \"nats.subject\" = '{out}' {snk});
+INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;
+";
+
+fn pipe(url: &str, inp: &str, out: &str, src: &str, snk: &str) -> String {
+    PIPE.replace("{url}", url)
+        .replace("{inp}", inp)
+        .replace("{out}", out)
+        .replace("{src}", src)
+        .replace("{snk}", snk)
+}
+
+fn order(id: i64) -> Vec<u8> {
+    format!("{{\"id\": {id}, \"amount\": {}}}", 5 + id % 20).into_bytes()
+}
+
+fn passes(id: i64) -> bool {
+    5 + id % 20 > 10
+}
+
+/// Core NATS in and out; a malformed message is reported and skipped.
+#[test]
+fn nats_core_source_to_sink() {
+    let url = "nats://127.0.0.1:4222";
+    let (inp, out) = (unique("in"), unique("out"));
+    let d = dir("nats_core");
+    let rt = rt();
+    rt.block_on(async {
+        let client = async_nats::connect(url).await.unwrap();
+        let mut sub = client.subscribe(out.clone()).await.unwrap();
+        let _app = Running::start(&d, &pipe(url, &inp, &out, "", ""));
+        // Core NATS keeps nothing for late subscribers: publish a probe until the app answers.
+        let start = Instant::now();
+        loop {
+            client
+                .publish(inp.clone(), order(-1 + 20).into())
+                .await
+                .unwrap();
+            client.flush().await.unwrap();
+            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(100), sub.next()).await
+            {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the app never answered"
+            );
+        }
+        // Drain probes still in flight.
+        while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(300), sub.next()).await {
+        }
+        client
+            .publish(inp.clone(), "{not json".into())
+            .await
+            .unwrap();
+        for id in 0..200 {
+            client.publish(inp.clone(), order(id).into()).await.unwrap();
+        }
+        client.flush().await.unwrap();
+        let want: BTreeSet<i64> = (0..200).filter(|&i| passes(i)).collect();
+        let (ids, n) = collect_ids(&mut sub, want.len(), Duration::from_secs(20)).await;
+        assert_eq!(ids, want);
+        assert_eq!(n, want.len(), "no duplicates on core NATS");
+    });
+}
+
+/// JetStream in and out: messages published while the app is down are processed when it
+/// starts; killing the app mid-stream and starting it again loses nothing (unacknowledged
+/// messages are redelivered, at least once).
+#[test]
+fn nats_jetstream_at_least_once_across_app_restart() {
+    let url = "nats://127.0.0.1:4222";
+    let (inp, out) = (unique("jin"), unique("jout"));
+    let stream = unique("EFIN").to_ascii_uppercase();
+    let ostream = unique("EFOUT").to_ascii_uppercase();
+    let d = dir("nats_js");
+    let src = format!(
+        ", \"nats.jetstream\" = 'true', \"nats.stream\" = '{stream}', \"nats.durable\" = 'app'"
+    );
+    let snk = format!(", \"nats.jetstream\" = 'true', \"nats.stream\" = '{ostream}'");
+    let sql = pipe(url, &inp, &out, &src, &snk);
+    let rt = rt();
+    rt.block_on(async {
+        let client = async_nats::connect(url).await.unwrap();
+        let js = jetstream::new(client.clone());
+        js.get_or_create_stream(jetstream::stream::Config {
+            name: stream.clone(),
+            subjects: vec![inp.clone()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let mut sub = client.subscribe(out.clone()).await.unwrap();
+        for id in 0..300 {
+            js.publish(inp.clone(), order(id).into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+        let want: BTreeSet<i64> = (0..600).filter(|&i| passes(i)).collect();
+        let seen = {
+            let _app = Running::start(&d, &sql);
+            let (ids, _) = collect_ids(&mut sub, 50, Duration::from_secs(20)).await;
+            assert!(ids.len() >= 50);
+            for id in 300..600 {
+                js.publish(inp.clone(), order(id).into())
+                    .await
+                    .unwrap()
+                    .await
+                    .unwrap();
+            }
+            ids
+            // Killed here, possibly with messages in flight.
+        };
+        let _app = Running::start(&d, &sql);
+        let t = Instant::now();
+        let rest: BTreeSet<i64> = want.difference(&seen).copied().collect();
+        // Messages the killed instance held come back after the consumer's ack wait (10 s).
+        let (mut ids, _) = collect_ids_of(&mut sub, &rest, Duration::from_secs(40)).await;
+        assert!(t.elapsed() < Duration::from_secs(40));
+        ids.extend(seen);
+        ids.retain(|i| want.contains(i));
+        assert_eq!(ids, want, "every passing order came out at least once");
+        js.delete_stream(&stream).await.ok();
+        js.delete_stream(&ostream).await.ok();
+    });
+}
+
+/// The broker itself is stopped mid-stream and restarted (JetStream keeps its store): the
+/// source and the sink reconnect by themselves and nothing acknowledged is lost.
+#[test]
+fn nats_broker_restart() {
+    let port = 24_000 + (std::process::id() % 1_000) as u16;
+    let mut server = NatsServer::start(port);
+    let url = server.url();
+    let (inp, out) = ("orders.in".to_string(), "orders.out".to_string());
+    let d = dir("nats_restart");
+    let src = ", \"nats.jetstream\" = 'true', \"nats.stream\" = 'IN', \"nats.durable\" = 'app'";
+    let snk = ", \"nats.jetstream\" = 'true', \"nats.stream\" = 'OUT'";
+    let rt = rt();
+    // The output stream keeps what the sink published across the broker restart.
+    rt.block_on(async {
+        let client = async_nats::connect(url.as_str()).await.unwrap();
+        let js = jetstream::new(client);
+        for (name, subject) in [("IN", &inp), ("OUT", &out)] {
+            js.get_or_create_stream(jetstream::stream::Config {
+                name: name.to_string(),
+                subjects: vec![subject.clone()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        }
+        for id in 0..100 {
+            js.publish(inp.clone(), order(id).into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    });
+    let _app = Running::start(&d, &pipe(&url, &inp, &out, src, snk));
+    // Let the app work, then take the broker away and bring it back.
+    let count_out = |rt: &tokio::runtime::Runtime| -> u64 {
+        rt.block_on(async {
+            let Ok(client) = async_nats::connect(url.as_str()).await else {
+                return 0;
+            };
+            let js = jetstream::new(client);
+            match js.get_stream("OUT").await {
+                Ok(mut s) => s.info().await.map_or(0, |i| i.state.messages),
+                Err(_) => 0,
+            }
+        })
+    };
+    let start = Instant::now();
+    while count_out(&rt) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no output before the restart"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server.stop();
+    std::thread::sleep(Duration::from_millis(300));
+    server.restart();
+    rt.block_on(async {
+        let client = async_nats::connect(url.as_str()).await.unwrap();
+        let js = jetstream::new(client);
+        for id in 100..200 {
+            js.publish(inp.clone(), order(id).into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    });
+    // Every passing order ends up in OUT (duplicates are removed by Nats-Msg-Id).
+    let want: BTreeSet<i64> = (0..200).filter(|&i| passes(i)).collect();
+    let start = Instant::now();
+    loop {
+        let ids: BTreeSet<i64> = rt.block_on(async {
+            let client = async_nats::connect(url.as_str()).await.unwrap();
+            let js = jetstream::new(client);
+            let stream = js.get_stream("OUT").await.unwrap();
+            let consumer = stream
+                .create_consumer(jetstream::consumer::pull::Config {
+                    deliver_policy: jetstream::consumer::DeliverPolicy::All,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            let mut batch = consumer
+                .fetch()
+                .max_messages(1_000)
+                .expires(Duration::from_millis(500))
+                .messages()
+                .await
+                .unwrap();
+            let mut ids = BTreeSet::new();
+            while let Some(Ok(m)) = batch.next().await {
+                let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+                ids.insert(v["id"].as_i64().unwrap());
+            }
+            ids
+        });
+        if ids == want {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "missing after the broker restart: {:?}",
+            want.difference(&ids).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
