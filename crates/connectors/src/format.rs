@@ -8,7 +8,7 @@ use crate::json::{write_json_string, RowDecoder, RowEncoder};
 use eventflux_planner::plan::Schema;
 use eventflux_planner::types::Type;
 use eventflux_runtime::compile::parse_rfc3339_millis;
-use eventflux_runtime::Value;
+use eventflux_runtime::{Batch, EventKind, Value};
 use serde::de::DeserializeSeed;
 use std::collections::BTreeMap;
 
@@ -242,20 +242,28 @@ impl Decoder {
         &self.format
     }
 
-    /// Decodes one message, appending its rows to `out`. A message that cannot be decoded adds
-    /// no row and gives the reason.
-    pub fn decode(&mut self, payload: &[u8], out: &mut Vec<Vec<Value>>) -> Result<(), String> {
+    pub fn arity(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Decodes one message, appending its rows to `out` (timestamps 0: the engine stamps them).
+    /// A message that cannot be decoded adds no row and gives the reason.
+    pub fn decode(&mut self, payload: &[u8], out: &mut Batch) -> Result<(), String> {
         match &self.format {
             Format::Bytes => {
                 let s = std::str::from_utf8(payload)
                     .map_err(|_| "the payload is not valid UTF-8".to_string())?;
-                out.push(vec![Value::string(s)]);
+                out.push_iter(0, EventKind::Current, [Value::string(s)]);
                 Ok(())
             }
             Format::Text { .. } => {
                 let s = std::str::from_utf8(payload)
                     .map_err(|_| "the payload is not valid UTF-8".to_string())?;
-                out.push(vec![Value::string(s.trim_end_matches(['\n', '\r']))]);
+                out.push_iter(
+                    0,
+                    EventKind::Current,
+                    [Value::string(s.trim_end_matches(['\n', '\r']))],
+                );
                 Ok(())
             }
             Format::Csv { delimiter, .. } => {
@@ -264,7 +272,7 @@ impl Decoder {
                 let before = out.len();
                 for line in text.lines().filter(|l| !l.trim().is_empty()) {
                     match self.csv_row(line, *delimiter) {
-                        Ok(r) => out.push(r),
+                        Ok(mut r) => out.push_vec(0, EventKind::Current, &mut r),
                         Err(e) => {
                             out.truncate(before);
                             return Err(e);
@@ -279,7 +287,7 @@ impl Decoder {
                 let trimmed = text.trim_start();
                 if mapping.is_none() && trimmed.starts_with('{') {
                     self.json.decode(text, &mut self.row)?;
-                    out.push(std::mem::take(&mut self.row));
+                    out.push_vec(0, EventKind::Current, &mut self.row);
                     return Ok(());
                 }
                 let doc: serde_json::Value = serde_json::from_str(text)
@@ -302,7 +310,7 @@ impl Decoder {
                         }
                     };
                     match row {
-                        Ok(r) => out.push(r),
+                        Ok(mut r) => out.push_vec(0, EventKind::Current, &mut r),
                         Err(e) => {
                             out.truncate(before);
                             return Err(e);
@@ -577,9 +585,9 @@ mod tests {
     ) -> Result<Vec<Vec<Value>>, String> {
         let f = Format::new(fmt, &opts(o), s)?;
         let mut d = Decoder::new("S", s, f);
-        let mut out = Vec::new();
+        let mut out = Batch::new(d.arity());
         d.decode(payload.as_bytes(), &mut out)?;
-        Ok(out)
+        Ok(out.rows().map(|r| r.values.to_vec()).collect())
     }
 
     #[test]
@@ -674,6 +682,6 @@ mod tests {
         assert!(decode("bytes", &[], &line, "\u{1}raw").is_ok());
         let f = Format::new("bytes", &opts(&[]), &line).unwrap();
         let mut d = Decoder::new("S", &line, f);
-        assert!(d.decode(&[0xff, 0xfe], &mut Vec::new()).is_err());
+        assert!(d.decode(&[0xff, 0xfe], &mut Batch::new(1)).is_err());
     }
 }

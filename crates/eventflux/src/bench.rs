@@ -846,3 +846,163 @@ pub fn replay_end_to_end(w: &Workload, events: u64) -> Result<Report, String> {
         extra: String::new(),
     })
 }
+
+/// W1 end to end through NATS: a publisher sends trades to a NATS subject at `rate` events/s
+/// (0: as fast as it can), the app (in this process, with its NATS source and sink connectors)
+/// filters and projects them to another subject, and a subscriber records when each output
+/// arrives. Latency is from publish to receipt (both clocks are this machine's).
+pub fn nats_end_to_end(rate: u64, events: u64) -> Result<Report, String> {
+    use futures_util::StreamExt;
+    let url =
+        std::env::var("EVENTFLUX_BENCH_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let (inp, out) = (
+        format!("bench.w1.in.{}", std::process::id()),
+        format!("bench.w1.out.{}", std::process::id()),
+    );
+    let sql = format!(
+        "CREATE STREAM Trades (symbol STRING, price DOUBLE, volume INT, sent LONG)\n\
+         WITH (type = 'source', extension = 'nats', \"nats.url\" = '{url}', \"nats.subject\" = '{inp}');\n\
+         CREATE STREAM Out (symbol STRING, notional DOUBLE, sent LONG)\n\
+         WITH (type = 'sink', extension = 'nats', \"nats.url\" = '{url}', \"nats.subject\" = '{out}');\n\
+         INSERT INTO Out SELECT symbol, price * volume AS notional, sent FROM Trades WHERE price > 50;\n"
+    );
+    let mut app = App::from_sql_named("W1-nats", &sql)
+        .map_err(|e| e.to_string())?
+        .with_clock(crate::ClockMode::Wall);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let engine = {
+        let stop = stop.clone();
+        std::thread::spawn(move || -> Result<(), String> {
+            let sinks = crate::connect::Sinks::attach(&mut app)?;
+            crate::connect::run_sources(&mut app, &sinks, &stop, &mut |_| Ok(()))
+                .map_err(|f| f.message)?;
+            app.shutdown();
+            sinks.finish();
+            Ok(())
+        })
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let now_us = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64)
+    };
+    let result = rt.block_on(async {
+        let client = async_nats::ConnectOptions::new()
+            .subscription_capacity(1 << 20)
+            .connect(url.as_str())
+            .await
+            .map_err(|e| format!("NATS at {url}: {e}"))?;
+        let mut sub = client
+            .subscribe(out.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        // Wait until the app's source listens (core NATS keeps nothing for late subscribers).
+        let probe = br#"{"symbol": "probe", "price": 100.0, "volume": 1, "sent": 0}"#;
+        let start = Instant::now();
+        loop {
+            client
+                .publish(inp.clone(), probe.as_slice().into())
+                .await
+                .map_err(|e| e.to_string())?;
+            let _ = client.flush().await;
+            if let Ok(Some(_)) =
+                tokio::time::timeout(std::time::Duration::from_millis(100), sub.next()).await
+            {
+                break;
+            }
+            if start.elapsed() > std::time::Duration::from_secs(20) {
+                return Err("the app's NATS source did not start".to_string());
+            }
+        }
+        while let Ok(Some(_)) =
+            tokio::time::timeout(std::time::Duration::from_millis(200), sub.next()).await
+        {}
+        let expected = events / 2;
+        let receiver = tokio::spawn(async move {
+            let mut samples = Vec::with_capacity(expected as usize);
+            let mut last = Instant::now();
+            while (samples.len() as u64) < expected {
+                match tokio::time::timeout(std::time::Duration::from_secs(5), sub.next()).await {
+                    Ok(Some(m)) => {
+                        let text = std::str::from_utf8(&m.payload).unwrap_or("");
+                        if let Some(sent) = text
+                            .rsplit("\"sent\": ")
+                            .next()
+                            .and_then(|t| t.trim_end_matches('}').trim().parse::<i64>().ok())
+                        {
+                            if sent > 0 {
+                                samples.push((now_us() - sent).max(0) as u64);
+                            }
+                        }
+                        last = Instant::now();
+                    }
+                    _ => break,
+                }
+            }
+            (samples, last)
+        });
+        let t0 = Instant::now();
+        let mut payload = Vec::with_capacity(96);
+        // Even ids pass the filter (price 101.5), odd ones do not.
+        for i in 0..events {
+            if rate > 0 && i % 100 == 0 {
+                let due = t0 + std::time::Duration::from_nanos(i * 1_000_000_000 / rate);
+                let now = Instant::now();
+                if due > now {
+                    tokio::time::sleep(due - now).await;
+                }
+            }
+            payload.clear();
+            let price = if i % 2 == 0 { 101.5 } else { 20.0 };
+            payload.extend_from_slice(
+                format!(
+                    "{{\"symbol\": \"S{}\", \"price\": {price}, \"volume\": 10, \"sent\": {}}}",
+                    i % 100,
+                    now_us()
+                )
+                .as_bytes(),
+            );
+            client
+                .publish(inp.clone(), payload.clone().into())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let _ = client.flush().await;
+        let (samples, last) = receiver.await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((samples, last.duration_since(t0).as_secs_f64()))
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = engine.join();
+    let (mut samples, seconds) = result?;
+    let received = samples.len() as u64;
+    samples.sort_unstable();
+    let pct = |p: f64| {
+        samples
+            .get(((samples.len() as f64 * p) as usize).min(samples.len().saturating_sub(1)))
+            .map(|us| us * 1000)
+    };
+    Ok(Report {
+        workload: "W1".into(),
+        mode: "nats",
+        events,
+        outputs: received,
+        seconds,
+        p50_ns: pct(0.5),
+        p99_ns: pct(0.99),
+        peak_rss: peak_rss_self(),
+        extra: format!(
+            "offered={} received={received}/{} outputs",
+            if rate == 0 {
+                "max".to_string()
+            } else {
+                format!("{rate}/s")
+            },
+            events / 2
+        ),
+    })
+}

@@ -268,19 +268,16 @@ pub fn run_sources(
             wait.min(Duration::from_millis(2))
         };
         match rx.recv_timeout(wait) {
-            Ok(d) => {
+            Ok(mut d) => {
                 app.advance_to(crate::wall_clock_ms());
                 let src = sources
                     .iter()
                     .position(|s| plan.stream_id(&s.name) == Some(d.stream))
                     .unwrap_or(0);
                 if !d.rows.is_empty() {
-                    batch.reset(plan.streams[d.stream].schema.len());
                     let now = app.now();
-                    for r in &d.rows {
-                        batch.push(now, EventKind::Current, r);
-                    }
-                    if let Err(e) = app.send_batch(crate::Input { stream: d.stream }, &batch) {
+                    d.rows.timestamps_mut().fill(now);
+                    if let Err(e) = app.send_batch(crate::Input { stream: d.stream }, &d.rows) {
                         result = Err(Failure {
                             code: crate::cli::EXIT_APP,
                             message: format!("error: {e}"),

@@ -58,9 +58,12 @@ enum Command {
         /// Events per batch in the throughput run.
         #[arg(long, default_value_t = 1024)]
         batch: usize,
-        /// in-process, latency, replay or all.
+        /// in-process, latency, replay, all, or nats (W1 end to end through NATS; not in all).
         #[arg(long, default_value = "all")]
         mode: String,
+        /// Offered load of the nats mode in events/s (0: as fast as the publisher can).
+        #[arg(long, default_value_t = 100_000)]
+        rate: u64,
         /// In-process runs per workload; with more than one, a summary line gives the best and
         /// the median (this kind of machine varies run to run).
         #[arg(long, default_value_t = 1)]
@@ -96,7 +99,19 @@ fn main() -> ExitCode {
             batch,
             mode,
             repeat,
-        } => run_bench(&workloads, events, replay_events, batch, &mode, repeat),
+            rate,
+        } => {
+            if mode == "nats" {
+                bench::nats_end_to_end(rate, replay_events)
+                    .map(|r| format!("{r}\n"))
+                    .map_err(|m| Failure {
+                        code: cli::EXIT_APP,
+                        message: format!("error: {m}"),
+                    })
+            } else {
+                run_bench(&workloads, events, replay_events, batch, &mode, repeat)
+            }
+        }
     };
     match result {
         Ok(out) => {

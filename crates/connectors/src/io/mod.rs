@@ -12,7 +12,7 @@ mod nats;
 
 use crate::format::{Decoder, Encoder, Format};
 use eventflux_planner::plan::{AppPlan, ConnectorPlan, StreamId};
-use eventflux_runtime::Value;
+use eventflux_runtime::Batch;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -28,8 +28,8 @@ pub type Ack = Box<dyn FnOnce() + Send>;
 /// What a source hands to the engine.
 pub struct Delivery {
     pub stream: StreamId,
-    /// Decoded rows, in message order.
-    pub rows: Vec<Vec<Value>>,
+    /// Decoded rows, in message order (timestamps are set by the engine).
+    pub rows: Batch,
     /// Messages that could not be decoded: (payload as text, reason).
     pub failed: Vec<(String, String)>,
     /// Called once the delivery is processed and its outputs confirmed.
@@ -97,7 +97,7 @@ impl SourceCtx {
     pub fn decode(&mut self, payloads: &[&[u8]], end: bool) -> Delivery {
         let mut d = Delivery {
             stream: self.stream,
-            rows: Vec::new(),
+            rows: Batch::new(self.decoder.arity()),
             failed: Vec::new(),
             ack: None,
             end,

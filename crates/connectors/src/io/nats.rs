@@ -15,6 +15,9 @@ use std::time::Duration;
 /// Messages handed to the engine per delivery at most.
 const PER_DELIVERY: usize = 1024;
 
+/// Messages a core subscription buffers at most before the client drops them.
+const SUBSCRIPTION_CAPACITY: usize = 1 << 18;
+
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -25,6 +28,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 async fn connect(url: &str) -> Result<async_nats::Client, String> {
     async_nats::ConnectOptions::new()
         .connection_timeout(Duration::from_secs(5))
+        // Core NATS drops messages for a subscriber that falls this far behind (counted by
+        // the server as a slow consumer): room for bursts while the engine catches up.
+        .subscription_capacity(SUBSCRIPTION_CAPACITY)
         .retry_on_initial_connect()
         .connect(url)
         .await
