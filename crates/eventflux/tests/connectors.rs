@@ -400,3 +400,80 @@ fn nats_broker_restart() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A CSV file (with a header) in, a CSV file with a header out; the app ends when its file
+/// source reaches the end.
+#[test]
+fn file_csv_in_and_out() {
+    let d = dir("file_csv");
+    std::fs::write(
+        d.join("in.csv"),
+        "id,amount\n1,50.5\n2,3\nbad,row\n3,\"12\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("app.sql"),
+        "CREATE STREAM Orders (id LONG, amount DOUBLE)
+WITH (type = 'source', extension = 'file', format = 'csv', \"csv.header\" = 'true', \"file.path\" = 'in.csv');
+CREATE STREAM Big (id LONG, amount DOUBLE)
+WITH (type = 'sink', extension = 'file', format = 'csv', \"csv.header\" = 'true', \"file.path\" = 'out.csv', \"file.append\" = 'false');
+INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_eventflux"))
+        .current_dir(&d)
+        .args(["run", "app.sql"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("stream 'Orders': dropped a message that cannot be decoded: attribute 'id': 'bad' is not LONG: bad,row"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("out.csv")).unwrap(),
+        "id,amount\n1,50.5\n3,12.0\n"
+    );
+}
+
+/// `file.tail`: lines appended while the app runs are processed as they arrive.
+#[test]
+fn file_tail_follows_a_growing_file() {
+    let d = dir("file_tail");
+    std::fs::write(d.join("in.ndjson"), "{\"id\": 1, \"amount\": 20}\n").unwrap();
+    let sql = "CREATE STREAM Orders (id LONG, amount DOUBLE)
+WITH (type = 'source', extension = 'file', \"file.path\" = 'in.ndjson', \"file.tail\" = 'true');
+CREATE STREAM Big (id LONG, amount DOUBLE)
+WITH (type = 'sink', extension = 'file', \"file.path\" = 'out.ndjson');
+INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;";
+    let _app = Running::start(&d, sql);
+    let wait_for = |n: usize| {
+        let start = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(d.join("out.ndjson")).unwrap_or_default();
+            if text.lines().count() >= n {
+                return text;
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "only: {text}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for(1);
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(d.join("in.ndjson"))
+            .unwrap();
+        f.write_all(b"{\"id\": 2, \"amount\": 5}\n{\"id\": 3, \"am")
+            .unwrap();
+        f.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        f.write_all(b"ount\": 30}\n").unwrap();
+    }
+    assert_eq!(
+        wait_for(2),
+        "{\"id\": 1, \"amount\": 20.0}\n{\"id\": 3, \"amount\": 30.0}\n"
+    );
+}

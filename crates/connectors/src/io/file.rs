@@ -72,8 +72,9 @@ impl Source for FileSource {
                 if lines.len() < LINES_PER_DELIVERY {
                     continue;
                 }
-            } else if n > 0 {
-                // A line still being written: keep it until its newline arrives.
+            } else {
+                // A line still being written (or nothing new yet): keep what there is until
+                // its newline arrives.
                 partial = line;
             }
             let at_end = n == 0 || (!complete && self.tail);
