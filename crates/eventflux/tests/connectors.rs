@@ -477,3 +477,144 @@ INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;";
         "{\"id\": 1, \"amount\": 20.0}\n{\"id\": 3, \"amount\": 30.0}\n"
     );
 }
+
+fn redis_con() -> redis::Connection {
+    redis::Client::open("redis://127.0.0.1:6379/")
+        .unwrap()
+        .get_connection()
+        .expect("Redis on 127.0.0.1:6379")
+}
+
+/// The ids in the `payload` fields of a Redis stream.
+fn redis_stream_ids(con: &mut redis::Connection, key: &str) -> BTreeSet<i64> {
+    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg(key)
+        .arg("-")
+        .arg("+")
+        .query(con)
+        .unwrap_or_default();
+    entries
+        .iter()
+        .flat_map(|(_, fields)| fields.iter())
+        .filter(|(f, _)| f == "payload")
+        .map(|(_, v)| {
+            serde_json::from_str::<serde_json::Value>(v).unwrap()["id"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// A Redis stream read through a consumer group into another Redis stream; entries added while
+/// the app is down, or taken but not acknowledged by an instance that was killed, are processed
+/// by the next instance.
+#[test]
+fn redis_streams_at_least_once_across_app_restart() {
+    let (inp, out) = (unique("ef_in"), unique("ef_out"));
+    let mut con = redis_con();
+    let add = |con: &mut redis::Connection, ids: std::ops::Range<i64>| {
+        for id in ids {
+            let _: String = redis::cmd("XADD")
+                .arg(&inp)
+                .arg("*")
+                .arg("payload")
+                .arg(order(id))
+                .query(con)
+                .unwrap();
+        }
+    };
+    add(&mut con, 0..200);
+    let sql = format!(
+        "CREATE STREAM Orders (id LONG, amount DOUBLE)
+WITH (type = 'source', extension = 'redis', \"redis.stream\" = '{inp}', \"redis.group\" = 'app');
+CREATE STREAM Big (id LONG, amount DOUBLE)
+WITH (type = 'sink', extension = 'redis', \"redis.stream\" = '{out}');
+INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
+    );
+    let d = dir("redis_streams");
+    let want: BTreeSet<i64> = (0..400).filter(|&i| passes(i)).collect();
+    let wait_for = |con: &mut redis::Connection, n: usize| {
+        let start = Instant::now();
+        loop {
+            let ids = redis_stream_ids(con, &out);
+            if ids.len() >= n {
+                return ids;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "only {} outputs",
+                ids.len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    {
+        let _app = Running::start(&d, &sql);
+        wait_for(&mut con, 10);
+        add(&mut con, 200..300);
+    }
+    add(&mut con, 300..400);
+    let _app = Running::start(&d, &sql);
+    let ids = wait_for(&mut con, want.len());
+    assert_eq!(ids, want);
+    let _: () = redis::cmd("DEL")
+        .arg(&inp)
+        .arg(&out)
+        .query(&mut con)
+        .unwrap();
+}
+
+/// Redis pub/sub in and out (at-most-once by nature: the test waits until the app listens).
+#[test]
+fn redis_pubsub_in_and_out() {
+    let (inp, out) = (unique("ef_chan_in"), unique("ef_chan_out"));
+    let sql = format!(
+        "CREATE STREAM Orders (id LONG, amount DOUBLE)
+WITH (type = 'source', extension = 'redis', \"redis.channel\" = '{inp}');
+CREATE STREAM Big (id LONG, amount DOUBLE)
+WITH (type = 'sink', extension = 'redis', \"redis.channel\" = '{out}');
+INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
+    );
+    let d = dir("redis_pubsub");
+    let mut listen = redis_con();
+    let mut sub = listen.as_pubsub();
+    sub.subscribe(&out).unwrap();
+    sub.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let _app = Running::start(&d, &sql);
+    let mut con = redis_con();
+    let start = Instant::now();
+    // Probe until the app's subscription is in place.
+    loop {
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(&inp)
+            .arg(order(19))
+            .query(&mut con)
+            .unwrap();
+        if sub.get_message().is_ok() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the app never answered"
+        );
+    }
+    while sub.get_message().is_ok() {}
+    for id in 0..100 {
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(&inp)
+            .arg(order(id))
+            .query(&mut con)
+            .unwrap();
+    }
+    let want: BTreeSet<i64> = (0..100).filter(|&i| passes(i)).collect();
+    let mut ids = BTreeSet::new();
+    let start = Instant::now();
+    while ids != want && start.elapsed() < Duration::from_secs(20) {
+        if let Ok(m) = sub.get_message() {
+            let v: serde_json::Value = serde_json::from_slice(m.get_payload_bytes()).unwrap();
+            ids.insert(v["id"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(ids, want);
+}

@@ -150,10 +150,16 @@ const CONNECTOR_KEYS: &[ConnectorKeys] = &[
         name: "redis",
         source: Some((
             &[],
-            &["redis.url", "redis.channel", "redis.stream", "redis.group"],
+            &[
+                "redis.url",
+                "redis.channel",
+                "redis.stream",
+                "redis.group",
+                "redis.consumer",
+            ],
         )),
         sink: Some((&[], &["redis.url", "redis.channel", "redis.stream"])),
-        ready: false,
+        ready: true,
     },
 ];
 

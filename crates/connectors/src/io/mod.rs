@@ -9,6 +9,7 @@
 mod file;
 mod log;
 mod nats;
+mod redis;
 
 use crate::format::{Decoder, Encoder, Format};
 use eventflux_planner::plan::{AppPlan, ConnectorPlan, StreamId};
@@ -19,8 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Connectors that exist (the planner reports the others as not supported yet).
-pub const SOURCES: &[&str] = &["file", "nats"];
-pub const SINKS: &[&str] = &["file", "log", "nats"];
+pub const SOURCES: &[&str] = &["file", "nats", "redis"];
+pub const SINKS: &[&str] = &["file", "log", "nats", "redis"];
 
 /// Acknowledges processed messages to their broker.
 pub type Ack = Box<dyn FnOnce() + Send>;
@@ -175,6 +176,7 @@ pub fn open_source(
     match plan.extension.as_str() {
         "file" => Ok(Box::new(file::FileSource::new(&o)?)),
         "nats" => Ok(Box::new(nats::NatsSource::new(&o)?)),
+        "redis" => Ok(Box::new(redis::RedisSource::new(&o)?)),
         other => Err(format!("not supported yet: the '{other}' source connector")),
     }
 }
@@ -195,6 +197,7 @@ pub fn open_sink(
         "file" => Ok(Box::new(file::FileSink::new(&o, encoder.header())?)),
         "log" => Ok(Box::new(log::LogSink::new(&o))),
         "nats" => Ok(Box::new(nats::NatsSink::new(&o)?)),
+        "redis" => Ok(Box::new(redis::RedisSink::new(&o)?)),
         other => Err(format!("not supported yet: the '{other}' sink connector")),
     }
 }
