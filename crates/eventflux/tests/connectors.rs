@@ -618,3 +618,105 @@ INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
     }
     assert_eq!(ids, want);
 }
+
+/// A test MQTT client: publishes with QoS 1 and collects the ids of what arrives on `out`.
+struct MqttProbe {
+    client: rumqttc::Client,
+    got: std::sync::mpsc::Receiver<i64>,
+    _poll: std::thread::JoinHandle<()>,
+}
+
+impl MqttProbe {
+    fn new(out: &str) -> MqttProbe {
+        let mut opts = rumqttc::MqttOptions::new(unique("probe"), "127.0.0.1", 1883);
+        opts.set_keep_alive(Duration::from_secs(5));
+        let (client, mut conn) = rumqttc::Client::new(opts, 1024);
+        client.subscribe(out, rumqttc::QoS::AtLeastOnce).unwrap();
+        let (tx, got) = std::sync::mpsc::channel();
+        let poll = std::thread::spawn(move || {
+            for e in conn.iter() {
+                match e {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
+                        let v: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+                        if tx.send(v["id"].as_i64().unwrap()).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        });
+        MqttProbe {
+            client,
+            got,
+            _poll: poll,
+        }
+    }
+
+    fn publish(&self, topic: &str, id: i64) {
+        self.client
+            .publish(topic, rumqttc::QoS::AtLeastOnce, false, order(id))
+            .unwrap();
+    }
+
+    /// Ids received until `want` is covered or `deadline` passes.
+    fn collect(&self, want: &BTreeSet<i64>, deadline: Duration) -> BTreeSet<i64> {
+        let start = Instant::now();
+        let mut ids = BTreeSet::new();
+        while !want.is_subset(&ids) && start.elapsed() < deadline {
+            if let Ok(id) = self.got.recv_timeout(Duration::from_millis(100)) {
+                ids.insert(id);
+            }
+        }
+        ids
+    }
+}
+
+/// MQTT in (a wildcard topic, QoS 1, persistent session) and out: messages published while the
+/// app is stopped are delivered to it when it comes back.
+#[test]
+fn mqtt_in_and_out_with_a_persistent_session() {
+    let base = unique("ef");
+    let (inp, out) = (format!("{base}/in/a"), format!("{base}/out"));
+    let sql = format!(
+        "CREATE STREAM Orders (id LONG, amount DOUBLE)
+WITH (type = 'source', extension = 'mqtt', \"mqtt.url\" = 'mqtt://127.0.0.1:1883', \"mqtt.topic\" = '{base}/in/+', \"mqtt.client_id\" = '{base}-app');
+CREATE STREAM Big (id LONG, amount DOUBLE)
+WITH (type = 'sink', extension = 'mqtt', \"mqtt.url\" = 'mqtt://127.0.0.1:1883', \"mqtt.topic\" = '{out}');
+INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
+    );
+    let d = dir("mqtt");
+    let probe = MqttProbe::new(&out);
+    {
+        let _app = Running::start(&d, &sql);
+        // The app's session and subscription exist once it answers a probe.
+        let start = Instant::now();
+        loop {
+            probe.publish(&inp, 19);
+            if probe.got.recv_timeout(Duration::from_millis(200)).is_ok() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the app never answered"
+            );
+        }
+        for id in 0..50 {
+            probe.publish(&inp, id);
+        }
+        let want: BTreeSet<i64> = (0..50).filter(|&i| passes(i)).collect();
+        assert_eq!(probe.collect(&want, Duration::from_secs(20)), want);
+    }
+    // The app is gone; the broker keeps QoS 1 messages for its session.
+    for id in 100..150 {
+        probe.publish(&inp, id);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let _app = Running::start(&d, &sql);
+    let want: BTreeSet<i64> = (100..150).filter(|&i| passes(i)).collect();
+    let got = probe.collect(&want, Duration::from_secs(20));
+    // At least once: what the killed instance had not acknowledged may come again.
+    assert!(want.is_subset(&got), "missing {:?}", want.difference(&got));
+    assert!(got.iter().all(|&i| passes(i)));
+}

@@ -110,7 +110,7 @@ const CONNECTOR_KEYS: &[ConnectorKeys] = &[
             &["mqtt.url", "mqtt.topic"],
             &["mqtt.qos", "mqtt.client_id", "mqtt.retain"],
         )),
-        ready: false,
+        ready: true,
     },
     ConnectorKeys {
         name: "rabbitmq",

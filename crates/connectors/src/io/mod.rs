@@ -8,6 +8,7 @@
 
 mod file;
 mod log;
+mod mqtt;
 mod nats;
 mod redis;
 
@@ -20,8 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Connectors that exist (the planner reports the others as not supported yet).
-pub const SOURCES: &[&str] = &["file", "nats", "redis"];
-pub const SINKS: &[&str] = &["file", "log", "nats", "redis"];
+pub const SOURCES: &[&str] = &["file", "mqtt", "nats", "redis"];
+pub const SINKS: &[&str] = &["file", "log", "mqtt", "nats", "redis"];
 
 /// Acknowledges processed messages to their broker.
 pub type Ack = Box<dyn FnOnce() + Send>;
@@ -177,6 +178,7 @@ pub fn open_source(
         "file" => Ok(Box::new(file::FileSource::new(&o)?)),
         "nats" => Ok(Box::new(nats::NatsSource::new(&o)?)),
         "redis" => Ok(Box::new(redis::RedisSource::new(&o)?)),
+        "mqtt" => Ok(Box::new(mqtt::MqttSource::new(&o)?)),
         other => Err(format!("not supported yet: the '{other}' source connector")),
     }
 }
@@ -198,6 +200,7 @@ pub fn open_sink(
         "log" => Ok(Box::new(log::LogSink::new(&o))),
         "nats" => Ok(Box::new(nats::NatsSink::new(&o)?)),
         "redis" => Ok(Box::new(redis::RedisSink::new(&o)?)),
+        "mqtt" => Ok(Box::new(mqtt::MqttSink::new(&o)?)),
         other => Err(format!("not supported yet: the '{other}' sink connector")),
     }
 }
