@@ -720,3 +720,38 @@ INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
     assert!(want.is_subset(&got), "missing {:?}", want.difference(&got));
     assert!(got.iter().all(|&i| passes(i)));
 }
+
+/// The connector examples compile, and the file one runs as its comment says.
+#[test]
+fn connector_examples() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/connectors");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "sql") {
+            let out = Command::new(env!("CARGO_BIN_EXE_eventflux"))
+                .arg("check")
+                .arg(&p)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                p.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let work = self::dir("example_file");
+    std::fs::copy(dir.join("file_to_file.sql"), work.join("app.sql")).unwrap();
+    std::fs::copy(dir.join("readings.csv"), work.join("readings.csv")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_eventflux"))
+        .current_dir(&work)
+        .args(["run", "app.sql"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read_to_string(work.join("hot.ndjson")).unwrap(),
+        "{\"sensor\": \"s2\", \"celsius\": 35.0}\n{\"sensor\": \"s1\", \"celsius\": 31.2}\n"
+    );
+}
