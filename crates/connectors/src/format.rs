@@ -463,6 +463,10 @@ impl Encoder {
         }
     }
 
+    pub fn format(&self) -> &Format {
+        &self.format
+    }
+
     /// The CSV header line (with `csv.header = 'true'`), without a newline.
     pub fn header(&self) -> Option<Vec<u8>> {
         match self.format {

@@ -755,3 +755,102 @@ fn connector_examples() {
         "{\"sensor\": \"s2\", \"celsius\": 35.0}\n{\"sensor\": \"s1\", \"celsius\": 31.2}\n"
     );
 }
+
+/// An HTTP source and a webhook sink: 202 for accepted events, 400 with the reasons for bad
+/// ones, and a webhook endpoint (a real HTTP server in the test) that fails once with 500 gets
+/// the request again.
+#[test]
+fn http_source_to_webhook_sink() {
+    let receiver = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let hook_port = receiver.server_addr().to_ip().unwrap().port();
+    let (tx, got) = std::sync::mpsc::channel::<(String, Option<String>)>();
+    std::thread::spawn(move || {
+        let mut first = true;
+        for mut req in receiver.incoming_requests() {
+            let mut body = String::new();
+            let _ = std::io::Read::read_to_string(req.as_reader(), &mut body);
+            let token = req
+                .headers()
+                .iter()
+                .find(|h| h.field.equiv("X-Token"))
+                .map(|h| h.value.to_string());
+            let code = if first { 500 } else { 200 };
+            first = false;
+            let _ = req.respond(tiny_http::Response::empty(code));
+            if code == 200 && tx.send((body, token)).is_err() {
+                return;
+            }
+        }
+    });
+    let port = 25_000 + (std::process::id() % 1_000) as u16;
+    let sql = format!(
+        "CREATE STREAM Orders (id LONG, amount DOUBLE)
+WITH (type = 'source', extension = 'http', \"http.listen\" = '127.0.0.1:{port}', \"http.path\" = '/orders');
+CREATE STREAM Big (id LONG, amount DOUBLE)
+WITH (type = 'sink', extension = 'webhook', \"webhook.url\" = 'http://127.0.0.1:{hook_port}/hook',
+      \"webhook.batch\" = '2', \"webhook.headers.X-Token\" = 'secret');
+INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
+    );
+    let d = dir("http");
+    let _app = Running::start(&d, &sql);
+    let agent = ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build(),
+    );
+    let url = format!("http://127.0.0.1:{port}/orders");
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the app does not listen"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let post = |body: &str| {
+        let mut r = agent.post(&url).send(body.as_bytes()).unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    };
+    // NDJSON: four events, two pass the filter (amount 24 and 12).
+    let (code, text) = post(&format!(
+        "{}\n{}\n{}\n{}\n",
+        String::from_utf8(order(19)).unwrap(),
+        String::from_utf8(order(1)).unwrap(),
+        String::from_utf8(order(7)).unwrap(),
+        String::from_utf8(order(2)).unwrap()
+    ));
+    assert_eq!((code, text.as_str()), (202, "{\"accepted\": 4}"));
+    // A JSON array is one message, accepted or rejected whole: 400 with the reason.
+    let (code, text) = post(r#"[{"id": 30, "amount": 99}, {"id": "x"}]"#);
+    assert_eq!(code, 400, "{text}");
+    assert!(
+        text.starts_with(
+            "{\"accepted\": 0, \"rejected\": 1, \"errors\": [\"attribute 'id' expects a LONG"
+        ),
+        "{text}"
+    );
+    // NDJSON lines are messages of their own: the good line is accepted.
+    let (code, text) = post("{\"id\": 40, \"amount\": 1}\n{\"id\": \"y\"}\n");
+    assert_eq!(code, 400);
+    assert!(
+        text.starts_with("{\"accepted\": 1, \"rejected\": 1"),
+        "{text}"
+    );
+    let (code, _) = post(r#"{"id": 31, "amount": 50}"#);
+    assert_eq!(code, 202);
+    assert_eq!(agent.get(&url).call().unwrap().status().as_u16(), 405);
+    // Webhook requests: the first (refused with 500) came again; batches of two.
+    let mut bodies = Vec::new();
+    while bodies.len() < 2 {
+        let (body, token) = got
+            .recv_timeout(Duration::from_secs(20))
+            .expect("webhook request");
+        assert_eq!(token.as_deref(), Some("secret"));
+        bodies.push(body);
+    }
+    assert_eq!(
+        bodies[0],
+        "[{\"id\": 19, \"amount\": 24.0},{\"id\": 7, \"amount\": 12.0}]"
+    );
+    assert_eq!(bodies[1], "{\"id\": 31, \"amount\": 50.0}");
+}

@@ -86,7 +86,7 @@ const CONNECTOR_KEYS: &[ConnectorKeys] = &[
         name: "http",
         source: Some((&[], &["http.listen", "http.path"])),
         sink: None,
-        ready: false,
+        ready: true,
     },
     ConnectorKeys {
         name: "webhook",
@@ -95,7 +95,7 @@ const CONNECTOR_KEYS: &[ConnectorKeys] = &[
             &["webhook.url"],
             &["webhook.method", "webhook.batch", "webhook.headers.*"],
         )),
-        ready: false,
+        ready: true,
     },
     ConnectorKeys {
         name: "websocket",

@@ -7,6 +7,7 @@
 //! and returns only when its broker confirmed them, retrying with backoff while it is down.
 
 mod file;
+mod http;
 mod log;
 mod mqtt;
 mod nats;
@@ -21,8 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Connectors that exist (the planner reports the others as not supported yet).
-pub const SOURCES: &[&str] = &["file", "mqtt", "nats", "redis"];
-pub const SINKS: &[&str] = &["file", "log", "mqtt", "nats", "redis"];
+pub const SOURCES: &[&str] = &["file", "http", "mqtt", "nats", "redis"];
+pub const SINKS: &[&str] = &["file", "log", "mqtt", "nats", "redis", "webhook"];
 
 /// Acknowledges processed messages to their broker.
 pub type Ack = Box<dyn FnOnce() + Send>;
@@ -87,6 +88,16 @@ impl SourceCtx {
         let mut d = self.decode(payloads, end);
         d.ack = ack;
         self.send(d)
+    }
+
+    /// Hands a delivery over without waiting: `Err(false)` when the engine's queue is full,
+    /// `Err(true)` when the engine is gone.
+    pub fn try_send(&self, d: Delivery) -> Result<(), bool> {
+        match self.out.try_send(d) {
+            Ok(()) => Ok(()),
+            Err(std::sync::mpsc::TrySendError::Full(_)) => Err(false),
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => Err(true),
+        }
     }
 
     /// Hands a delivery over (blocking while the engine is behind); false when the engine is
@@ -179,6 +190,7 @@ pub fn open_source(
         "nats" => Ok(Box::new(nats::NatsSource::new(&o)?)),
         "redis" => Ok(Box::new(redis::RedisSource::new(&o)?)),
         "mqtt" => Ok(Box::new(mqtt::MqttSource::new(&o)?)),
+        "http" => Ok(Box::new(http::HttpSource::new(&o)?)),
         other => Err(format!("not supported yet: the '{other}' source connector")),
     }
 }
@@ -201,6 +213,7 @@ pub fn open_sink(
         "nats" => Ok(Box::new(nats::NatsSink::new(&o)?)),
         "redis" => Ok(Box::new(redis::RedisSink::new(&o)?)),
         "mqtt" => Ok(Box::new(mqtt::MqttSink::new(&o)?)),
+        "webhook" => Ok(Box::new(http::WebhookSink::new(&o, encoder.format())?)),
         other => Err(format!("not supported yet: the '{other}' sink connector")),
     }
 }
