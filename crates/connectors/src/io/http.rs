@@ -36,7 +36,7 @@ impl HttpSource {
 
 /// Splits a request body into messages: JSON bodies that are one object or one array are one
 /// message; NDJSON and other formats are a message per non-empty line.
-fn messages<'a>(body: &'a [u8], json: bool) -> Vec<&'a [u8]> {
+fn messages(body: &[u8], json: bool) -> Vec<&[u8]> {
     let text = String::from_utf8_lossy(body);
     let t = text.trim();
     let one_document = json
