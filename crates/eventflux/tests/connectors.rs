@@ -854,3 +854,138 @@ INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
     );
     assert_eq!(bodies[1], "{\"id\": 31, \"amount\": 50.0}");
 }
+
+/// RabbitMQ in (a durable queue, prefetch, acks after sink confirmation) and out (an exchange
+/// with publisher confirms): messages queued while the app is down are processed when it comes
+/// back, and nothing unacknowledged by a killed instance is lost.
+#[test]
+fn rabbitmq_queue_to_exchange_at_least_once() {
+    use lapin::options::*;
+    use lapin::types::FieldTable;
+    let (queue, exchange) = (unique("ef_in"), unique("ef_out"));
+    let sql = format!(
+        "CREATE STREAM Orders (id LONG, amount DOUBLE)
+WITH (type = 'source', extension = 'rabbitmq', \"rabbitmq.host\" = '127.0.0.1', \"rabbitmq.queue\" = '{queue}', \"rabbitmq.prefetch\" = '50');
+CREATE STREAM Big (id LONG, amount DOUBLE)
+WITH (type = 'sink', extension = 'rabbitmq', \"rabbitmq.host\" = '127.0.0.1', \"rabbitmq.exchange\" = '{exchange}', \"rabbitmq.routing.key\" = 'big');
+INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
+    );
+    let d = dir("rabbitmq");
+    let rt = rt();
+    rt.block_on(async {
+        let conn =
+            lapin::Connection::connect("amqp://guest:guest@127.0.0.1:5672/%2f", Default::default())
+                .await
+                .expect("RabbitMQ on 127.0.0.1:5672");
+        let ch = conn.create_channel().await.unwrap();
+        ch.queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+        ch.exchange_declare(
+            exchange.as_str().into(),
+            lapin::ExchangeKind::Direct,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+        let outq = ch
+            .queue_declare(
+                "".into(),
+                QueueDeclareOptions {
+                    exclusive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        ch.queue_bind(
+            outq.name().clone(),
+            exchange.as_str().into(),
+            "big".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+        let mut out = ch
+            .basic_consume(
+                outq.name().clone(),
+                "probe".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let publish = |ids: std::ops::Range<i64>| {
+            let ch = ch.clone();
+            let queue = queue.clone();
+            async move {
+                for id in ids {
+                    ch.basic_publish(
+                        "".into(),
+                        queue.as_str().into(),
+                        BasicPublishOptions::default(),
+                        &order(id),
+                        Default::default(),
+                    )
+                    .await
+                    .unwrap();
+                }
+            }
+        };
+        let mut ids = BTreeSet::new();
+        publish(0..100).await;
+        {
+            let _app = Running::start(&d, &sql);
+            ids.extend(rabbit_ids(&mut out, 10, Duration::from_secs(20)).await);
+            publish(100..200).await;
+        }
+        publish(200..300).await;
+        let want: BTreeSet<i64> = (0..300).filter(|&i| passes(i)).collect();
+        let _app = Running::start(&d, &sql);
+        let start = Instant::now();
+        while !want.is_subset(&ids) && start.elapsed() < Duration::from_secs(30) {
+            ids.extend(rabbit_ids(&mut out, 1, Duration::from_millis(500)).await);
+        }
+        assert!(
+            want.is_subset(&ids),
+            "missing {:?}",
+            want.difference(&ids).collect::<Vec<_>>()
+        );
+        let _ = ch
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await;
+        let _ = ch
+            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+            .await;
+    });
+}
+
+/// Up to `want` ids received from a RabbitMQ consumer before `deadline`.
+async fn rabbit_ids(out: &mut lapin::Consumer, want: usize, deadline: Duration) -> Vec<i64> {
+    let start = Instant::now();
+    let mut fresh = Vec::new();
+    while fresh.len() < want && start.elapsed() < deadline {
+        if let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_millis(200), out.next()).await
+        {
+            let v: serde_json::Value = serde_json::from_slice(&m.data).unwrap();
+            fresh.push(v["id"].as_i64().unwrap());
+        }
+    }
+    fresh
+}

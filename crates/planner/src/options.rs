@@ -138,7 +138,7 @@ const CONNECTOR_KEYS: &[ConnectorKeys] = &[
                 "rabbitmq.persistent",
             ],
         )),
-        ready: false,
+        ready: true,
     },
     ConnectorKeys {
         name: "kafka",

@@ -11,6 +11,7 @@ mod http;
 mod log;
 mod mqtt;
 mod nats;
+mod rabbitmq;
 mod redis;
 
 use crate::format::{Decoder, Encoder, Format};
@@ -22,8 +23,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Connectors that exist (the planner reports the others as not supported yet).
-pub const SOURCES: &[&str] = &["file", "http", "mqtt", "nats", "redis"];
-pub const SINKS: &[&str] = &["file", "log", "mqtt", "nats", "redis", "webhook"];
+pub const SOURCES: &[&str] = &["file", "http", "mqtt", "nats", "rabbitmq", "redis"];
+pub const SINKS: &[&str] = &[
+    "file", "log", "mqtt", "nats", "rabbitmq", "redis", "webhook",
+];
 
 /// Acknowledges processed messages to their broker.
 pub type Ack = Box<dyn FnOnce() + Send>;
@@ -191,6 +194,7 @@ pub fn open_source(
         "redis" => Ok(Box::new(redis::RedisSource::new(&o)?)),
         "mqtt" => Ok(Box::new(mqtt::MqttSource::new(&o)?)),
         "http" => Ok(Box::new(http::HttpSource::new(&o)?)),
+        "rabbitmq" => Ok(Box::new(rabbitmq::RabbitSource::new(&o)?)),
         other => Err(format!("not supported yet: the '{other}' source connector")),
     }
 }
@@ -214,6 +218,7 @@ pub fn open_sink(
         "redis" => Ok(Box::new(redis::RedisSink::new(&o)?)),
         "mqtt" => Ok(Box::new(mqtt::MqttSink::new(&o)?)),
         "webhook" => Ok(Box::new(http::WebhookSink::new(&o, encoder.format())?)),
+        "rabbitmq" => Ok(Box::new(rabbitmq::RabbitSink::new(&o)?)),
         other => Err(format!("not supported yet: the '{other}' sink connector")),
     }
 }
