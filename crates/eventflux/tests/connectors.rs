@@ -989,3 +989,63 @@ async fn rabbit_ids(out: &mut lapin::Consumer, want: usize, deadline: Duration) 
     }
     fresh
 }
+
+/// WebSocket in and out: the app connects as a client to two WebSocket servers run by the test;
+/// the source reconnects after its server drops the connection.
+#[test]
+fn websocket_source_and_sink() {
+    let feed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let sink = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (feed_port, sink_port) = (
+        feed.local_addr().unwrap().port(),
+        sink.local_addr().unwrap().port(),
+    );
+    // The feed: two connections, two batches of orders; the first connection is dropped.
+    std::thread::spawn(move || {
+        for round in 0..2i64 {
+            let (stream, _) = feed.accept().unwrap();
+            let mut ws = tungstenite::accept(stream).unwrap();
+            for id in round * 50..round * 50 + 50 {
+                ws.send(tungstenite::Message::text(
+                    String::from_utf8(order(id)).unwrap(),
+                ))
+                .unwrap();
+            }
+            if round == 1 {
+                // Keep the last connection open until the test ends.
+                std::thread::sleep(Duration::from_secs(30));
+            }
+        }
+    });
+    let (tx, got) = std::sync::mpsc::channel::<i64>();
+    std::thread::spawn(move || {
+        let (stream, _) = sink.accept().unwrap();
+        let mut ws = tungstenite::accept(stream).unwrap();
+        while let Ok(m) = ws.read() {
+            if let tungstenite::Message::Text(t) = m {
+                let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+                if tx.send(v["id"].as_i64().unwrap()).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let sql = format!(
+        "CREATE STREAM Orders (id LONG, amount DOUBLE)
+WITH (type = 'source', extension = 'websocket', \"websocket.url\" = 'ws://127.0.0.1:{feed_port}/feed');
+CREATE STREAM Big (id LONG, amount DOUBLE)
+WITH (type = 'sink', extension = 'websocket', \"websocket.url\" = 'ws://127.0.0.1:{sink_port}/out');
+INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
+    );
+    let d = dir("websocket");
+    let _app = Running::start(&d, &sql);
+    let want: BTreeSet<i64> = (0..100).filter(|&i| passes(i)).collect();
+    let mut ids = BTreeSet::new();
+    let start = Instant::now();
+    while ids != want && start.elapsed() < Duration::from_secs(20) {
+        if let Ok(id) = got.recv_timeout(Duration::from_millis(100)) {
+            ids.insert(id);
+        }
+    }
+    assert_eq!(ids, want);
+}

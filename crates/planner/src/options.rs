@@ -101,7 +101,7 @@ const CONNECTOR_KEYS: &[ConnectorKeys] = &[
         name: "websocket",
         source: Some((&["websocket.url"], &["websocket.reconnect"])),
         sink: Some((&["websocket.url"], &["websocket.reconnect"])),
-        ready: false,
+        ready: true,
     },
     ConnectorKeys {
         name: "mqtt",

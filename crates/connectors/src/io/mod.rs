@@ -13,6 +13,7 @@ mod mqtt;
 mod nats;
 mod rabbitmq;
 mod redis;
+mod websocket;
 
 use crate::format::{Decoder, Encoder, Format};
 use eventflux_planner::plan::{AppPlan, ConnectorPlan, StreamId};
@@ -21,12 +22,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Connectors that exist (the planner reports the others as not supported yet).
-pub const SOURCES: &[&str] = &["file", "http", "mqtt", "nats", "rabbitmq", "redis"];
-pub const SINKS: &[&str] = &[
-    "file", "log", "mqtt", "nats", "rabbitmq", "redis", "webhook",
-];
 
 /// Acknowledges processed messages to their broker.
 pub type Ack = Box<dyn FnOnce() + Send>;
@@ -195,6 +190,7 @@ pub fn open_source(
         "mqtt" => Ok(Box::new(mqtt::MqttSource::new(&o)?)),
         "http" => Ok(Box::new(http::HttpSource::new(&o)?)),
         "rabbitmq" => Ok(Box::new(rabbitmq::RabbitSource::new(&o)?)),
+        "websocket" => Ok(Box::new(websocket::WebSocketSource::new(&o)?)),
         other => Err(format!("not supported yet: the '{other}' source connector")),
     }
 }
@@ -219,6 +215,7 @@ pub fn open_sink(
         "mqtt" => Ok(Box::new(mqtt::MqttSink::new(&o)?)),
         "webhook" => Ok(Box::new(http::WebhookSink::new(&o, encoder.format())?)),
         "rabbitmq" => Ok(Box::new(rabbitmq::RabbitSink::new(&o)?)),
+        "websocket" => Ok(Box::new(websocket::WebSocketSink::new(&o)?)),
         other => Err(format!("not supported yet: the '{other}' sink connector")),
     }
 }
