@@ -1049,3 +1049,254 @@ INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
     }
     assert_eq!(ids, want);
 }
+
+/// A broker process of the test's own, stopped gracefully (SIGTERM, so it saves its state) and
+/// started again on the same port and data directory.
+struct Broker {
+    cmd: Vec<String>,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Broker {
+    fn start(cmd: Vec<String>, port: u16) -> Broker {
+        let mut b = Broker {
+            cmd,
+            port,
+            child: None,
+        };
+        b.restart();
+        b
+    }
+    fn restart(&mut self) {
+        let child = Command::new(&self.cmd[0])
+            .args(&self.cmd[1..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("broker binary");
+        self.child = Some(child);
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{} did not start",
+                self.cmd[0]
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SAFETY: sending a signal to our own child process.
+            unsafe {
+                libc::kill(c.id() as i32, libc::SIGTERM);
+            }
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Redis itself restarts mid-stream (append-only file, fsync always): the stream source and
+/// sink reconnect, and every entry comes out.
+#[test]
+fn redis_broker_restart() {
+    let port = 26_000 + (std::process::id() % 1_000) as u16;
+    let data = dir("redis_data");
+    let mut server = Broker::start(
+        [
+            "redis-server",
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--dir",
+            data.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        port,
+    );
+    let url = format!("redis://127.0.0.1:{port}/");
+    let con = || {
+        redis::Client::open(url.as_str())
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    };
+    let add = |ids: std::ops::Range<i64>| {
+        let mut c = con();
+        for id in ids {
+            let _: String = redis::cmd("XADD")
+                .arg("in")
+                .arg("*")
+                .arg("payload")
+                .arg(order(id))
+                .query(&mut c)
+                .unwrap();
+        }
+    };
+    add(0..100);
+    let sql = format!(
+        "CREATE STREAM Orders (id LONG, amount DOUBLE)
+WITH (type = 'source', extension = 'redis', \"redis.url\" = '{url}', \"redis.stream\" = 'in', \"redis.group\" = 'app');
+CREATE STREAM Big (id LONG, amount DOUBLE)
+WITH (type = 'sink', extension = 'redis', \"redis.url\" = '{url}', \"redis.stream\" = 'out');
+INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
+    );
+    let d = dir("redis_restart");
+    let _app = Running::start(&d, &sql);
+    let start = Instant::now();
+    while redis_stream_ids(&mut con(), "out").is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no output before the restart"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.stop();
+    std::thread::sleep(Duration::from_millis(300));
+    server.restart();
+    add(100..200);
+    let want: BTreeSet<i64> = (0..200).filter(|&i| passes(i)).collect();
+    let start = Instant::now();
+    loop {
+        let ids = redis_stream_ids(&mut con(), "out");
+        if ids == want {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "missing after the restart: {:?}",
+            want.difference(&ids).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Mosquitto itself restarts mid-stream (persistence on): the app's session survives, the
+/// source and sink reconnect, and every message published with QoS 1 comes out.
+#[test]
+fn mqtt_broker_restart() {
+    let port = 27_000 + (std::process::id() % 1_000) as u16;
+    let data = dir("mosquitto");
+    let conf = data.join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let mut broker = Broker::start(
+        vec![
+            "mosquitto".into(),
+            "-c".into(),
+            conf.to_str().unwrap().into(),
+        ],
+        port,
+    );
+    let base = unique("ef");
+    let (inp, out) = (format!("{base}/in"), format!("{base}/out"));
+    let sql = format!(
+        "CREATE STREAM Orders (id LONG, amount DOUBLE)
+WITH (type = 'source', extension = 'mqtt', \"mqtt.url\" = 'mqtt://127.0.0.1:{port}', \"mqtt.topic\" = '{inp}', \"mqtt.client_id\" = '{base}-app');
+CREATE STREAM Big (id LONG, amount DOUBLE)
+WITH (type = 'sink', extension = 'mqtt', \"mqtt.url\" = 'mqtt://127.0.0.1:{port}', \"mqtt.topic\" = '{out}');
+INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
+    );
+    // A persistent-session probe, so the broker keeps the outputs for it across the restart.
+    let probe = {
+        let mut opts = rumqttc::MqttOptions::new(format!("{base}-probe"), "127.0.0.1", port);
+        opts.set_keep_alive(Duration::from_secs(5))
+            .set_clean_session(false);
+        let (client, mut conn) = rumqttc::Client::new(opts, 1024);
+        client
+            .subscribe(out.as_str(), rumqttc::QoS::AtLeastOnce)
+            .unwrap();
+        let (tx, got) = std::sync::mpsc::channel();
+        let (resub, topic) = (client.clone(), out.clone());
+        let poll = std::thread::spawn(move || {
+            for e in conn.iter() {
+                match e {
+                    // After the broker restart: subscribe again unless the session survived.
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(c)))
+                        if !c.session_present =>
+                    {
+                        let _ = resub.subscribe(topic.as_str(), rumqttc::QoS::AtLeastOnce);
+                    }
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
+                        let v: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+                        if tx.send(v["id"].as_i64().unwrap()).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        });
+        MqttProbe {
+            client,
+            got,
+            _poll: poll,
+        }
+    };
+    let d = dir("mqtt_restart");
+    let _app = Running::start(&d, &sql);
+    let start = Instant::now();
+    loop {
+        probe.publish(&inp, 19);
+        if probe.got.recv_timeout(Duration::from_millis(200)).is_ok() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the app never answered"
+        );
+    }
+    for id in 0..50 {
+        probe.publish(&inp, id);
+    }
+    let first: BTreeSet<i64> = (0..50).filter(|&i| passes(i)).collect();
+    let mut ids = probe.collect(&first, Duration::from_secs(20));
+    broker.stop();
+    std::thread::sleep(Duration::from_millis(300));
+    broker.restart();
+    let start = Instant::now();
+    let want: BTreeSet<i64> = (0..100).filter(|&i| passes(i)).collect();
+    let mut published = false;
+    while !want.is_subset(&ids) && start.elapsed() < Duration::from_secs(40) {
+        if !published && start.elapsed() > Duration::from_secs(1) {
+            for id in 50..100 {
+                probe.publish(&inp, id);
+            }
+            published = true;
+        }
+        if let Ok(id) = probe.got.recv_timeout(Duration::from_millis(100)) {
+            ids.insert(id);
+        }
+    }
+    assert!(
+        want.is_subset(&ids),
+        "missing {:?}",
+        want.difference(&ids).collect::<Vec<_>>()
+    );
+}
