@@ -74,7 +74,7 @@ impl Sinks {
                     .name(format!("sink-{name}"))
                     .spawn(move || {
                         for job in rx {
-                            match sink.send(&job.messages, &stop) {
+                            match sink.send(&job.messages, &stop, &counters) {
                                 Ok(()) => {
                                     counters.add(&counters.messages, job.messages.len() as u64);
                                     let bytes: usize = job.messages.iter().map(Vec::len).sum();
@@ -158,10 +158,10 @@ impl Sinks {
         self.sinks
             .iter()
             .map(|s| {
-                let [messages, bytes, errors, reconnects, retries] = s.counters.snapshot();
+                let [messages, bytes, errors, _, retries] = s.counters.snapshot();
                 let depth = s.enqueued.load(Ordering::Acquire) - s.confirmed.load(Ordering::Acquire);
                 format!(
-                    "sink {} ({}): {messages} messages out, {bytes} bytes, {errors} errors, {reconnects} reconnects, {retries} retries, {depth} batches queued",
+                    "sink {} ({}): {messages} messages out, {bytes} bytes, {errors} errors, {retries} retries, {depth} batches queued",
                     s.name, s.extension
                 )
             })
@@ -376,9 +376,9 @@ pub fn run_sources(
                 _ => {}
             }
         }
-        let [messages, bytes, errors, reconnects, retries] = s.counters.snapshot();
+        let [messages, bytes, errors, reconnects, _] = s.counters.snapshot();
         report.push(format!(
-            "source {} ({}): {messages} messages in, {bytes} bytes, {errors} errors, {reconnects} reconnects, {retries} retries",
+            "source {} ({}): {messages} messages in, {bytes} bytes, {errors} errors, {reconnects} reconnects",
             s.name, s.extension
         ));
     }

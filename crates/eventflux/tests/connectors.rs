@@ -808,7 +808,19 @@ INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
         std::thread::sleep(Duration::from_millis(20));
     }
     let post = |body: &str| {
-        let mut r = agent.post(&url).send(body.as_bytes()).unwrap();
+        // A connection refused while the server starts up is tried again.
+        let mut tries = 0;
+        let mut r = loop {
+            match agent.post(&url).send(body.as_bytes()) {
+                Ok(r) => break r,
+                Err(e) if tries < 20 => {
+                    tries += 1;
+                    eprintln!("retrying a POST: {e}");
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => panic!("POST {url}: {e}"),
+            }
+        };
         (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
     };
     // NDJSON: four events, two pass the filter (amount 24 and 12).

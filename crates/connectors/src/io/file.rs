@@ -1,7 +1,7 @@
 //! `file` source (one message per line; `file.tail` follows a growing file, `file.start` =
 //! 'beginning' | 'end') and sink (one message per line; `file.append`).
 
-use super::{Options, Sink, Source, SourceCtx};
+use super::{Counters, Options, Sink, Source, SourceCtx};
 use crate::format::Format;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
@@ -133,7 +133,12 @@ impl FileSink {
 }
 
 impl Sink for FileSink {
-    fn send(&mut self, messages: &[Vec<u8>], _stop: &AtomicBool) -> Result<(), String> {
+    fn send(
+        &mut self,
+        messages: &[Vec<u8>],
+        _stop: &AtomicBool,
+        _counters: &Counters,
+    ) -> Result<(), String> {
         self.buf.clear();
         for m in messages {
             self.buf.extend_from_slice(m);

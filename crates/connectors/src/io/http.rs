@@ -9,10 +9,10 @@
 //! answer or a connection error is retried with backoff; a 4xx answer is reported and the
 //! request's events are counted as errors.
 
-use super::{backoff, Options, Sink, Source, SourceCtx};
+use super::{with_retries, Counters, Options, Sink, Source, SourceCtx};
 use crate::format::Format;
 use std::io::Read;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// Largest request body accepted.
@@ -249,7 +249,12 @@ impl WebhookSink {
 }
 
 impl Sink for WebhookSink {
-    fn send(&mut self, messages: &[Vec<u8>], stop: &AtomicBool) -> Result<(), String> {
+    fn send(
+        &mut self,
+        messages: &[Vec<u8>],
+        stop: &AtomicBool,
+        counters: &Counters,
+    ) -> Result<(), String> {
         for chunk in messages.chunks(self.batch) {
             let body: Vec<u8> = if chunk.len() == 1 {
                 chunk[0].clone()
@@ -266,22 +271,13 @@ impl Sink for WebhookSink {
             } else {
                 chunk.join(&b'\n')
             };
-            let mut attempt = 0;
-            loop {
-                match self.request(&body) {
-                    Ok(true) => break,
-                    Ok(false) => {
-                        return Err(format!("{} events refused by {}", chunk.len(), self.url))
-                    }
-                    Err(e) if stop.load(Ordering::Relaxed) => return Err(e),
-                    Err(e) => {
-                        if attempt == 0 {
-                            eprintln!("warning: webhook sink: {e}; retrying");
-                        }
-                        attempt += 1;
-                        backoff(attempt, stop);
-                    }
-                }
+            let mut refused = false;
+            with_retries("webhook sink", stop, counters, || {
+                refused = !self.request(&body)?;
+                Ok(())
+            })?;
+            if refused {
+                return Err(format!("{} events refused by {}", chunk.len(), self.url));
             }
         }
         Ok(())

@@ -1,7 +1,7 @@
 //! `log` sink: one readable line per event on stderr, after `log.prefix` (default: the stream's
 //! name and a colon).
 
-use super::{Options, Sink};
+use super::{Counters, Options, Sink};
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
 
@@ -20,7 +20,12 @@ impl LogSink {
 }
 
 impl Sink for LogSink {
-    fn send(&mut self, messages: &[Vec<u8>], _stop: &AtomicBool) -> Result<(), String> {
+    fn send(
+        &mut self,
+        messages: &[Vec<u8>],
+        _stop: &AtomicBool,
+        _counters: &Counters,
+    ) -> Result<(), String> {
         let stderr = std::io::stderr();
         let mut err = stderr.lock();
         for m in messages {

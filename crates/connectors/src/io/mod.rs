@@ -134,7 +134,38 @@ pub trait Source: Send {
 /// A sink: `send` returns once the broker has the messages (retrying while it is down, until
 /// `stop` is set).
 pub trait Sink: Send {
-    fn send(&mut self, messages: &[Vec<u8>], stop: &AtomicBool) -> Result<(), String>;
+    /// `counters.retries` counts the attempts made again after a failure.
+    fn send(
+        &mut self,
+        messages: &[Vec<u8>],
+        stop: &AtomicBool,
+        counters: &Counters,
+    ) -> Result<(), String>;
+}
+
+/// Runs `attempt` until it succeeds, retrying with backoff (and counting each retry) while
+/// it fails, until `stop` is set. The first failure is reported on stderr.
+pub fn with_retries(
+    what: &str,
+    stop: &AtomicBool,
+    counters: &Counters,
+    mut attempt: impl FnMut() -> Result<(), String>,
+) -> Result<(), String> {
+    let mut failures = 0;
+    loop {
+        match attempt() {
+            Ok(()) => return Ok(()),
+            Err(e) if stop.load(Ordering::Relaxed) => return Err(e),
+            Err(e) => {
+                if failures == 0 {
+                    eprintln!("warning: {what}: {e}; retrying");
+                }
+                failures += 1;
+                counters.add(&counters.retries, 1);
+                backoff(failures, stop);
+            }
+        }
+    }
 }
 
 /// Options of a connector stream, with typed accessors.

@@ -5,7 +5,7 @@
 //! redelivers what a stopped instance did not finish. The sink returns once the broker
 //! acknowledged every QoS ≥ 1 message (PUBACK / PUBCOMP), retrying while it is away.
 
-use super::{backoff, Ack, Options, Sink, Source, SourceCtx};
+use super::{backoff, Ack, Counters, Options, Sink, Source, SourceCtx};
 use rumqttc::{Client, Connection, Event, MqttOptions, Packet, QoS, RecvTimeoutError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
@@ -183,7 +183,12 @@ fn poll_connection(mut conn: Connection, acked: &AtomicU64, stop: &AtomicBool) {
 }
 
 impl Sink for MqttSink {
-    fn send(&mut self, messages: &[Vec<u8>], stop: &AtomicBool) -> Result<(), String> {
+    fn send(
+        &mut self,
+        messages: &[Vec<u8>],
+        stop: &AtomicBool,
+        _counters: &Counters,
+    ) -> Result<(), String> {
         for m in messages {
             self.client
                 .publish(self.topic.clone(), self.qos, self.retain, m.clone())

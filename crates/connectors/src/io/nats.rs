@@ -6,7 +6,7 @@
 //! Each connector drives the async client from its own thread with a private runtime; the
 //! client reconnects by itself (subscriptions resume).
 
-use super::{backoff, Ack, Options, Sink, Source, SourceCtx};
+use super::{with_retries, Ack, Counters, Options, Sink, Source, SourceCtx};
 use async_nats::jetstream;
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -301,22 +301,16 @@ impl NatsSink {
 }
 
 impl Sink for NatsSink {
-    fn send(&mut self, messages: &[Vec<u8>], stop: &AtomicBool) -> Result<(), String> {
+    fn send(
+        &mut self,
+        messages: &[Vec<u8>],
+        stop: &AtomicBool,
+        counters: &Counters,
+    ) -> Result<(), String> {
         let first_id = self.seq.fetch_add(messages.len() as u64, Ordering::Relaxed);
-        let mut attempt = 0;
-        loop {
-            // A retried batch keeps its message ids: JetStream drops what it already has.
-            match self.try_send(messages, first_id) {
-                Ok(()) => return Ok(()),
-                Err(e) if stop.load(Ordering::Relaxed) => return Err(e),
-                Err(e) => {
-                    if attempt == 0 {
-                        eprintln!("warning: nats sink: {e}; retrying");
-                    }
-                    attempt += 1;
-                    backoff(attempt, stop);
-                }
-            }
-        }
+        // A retried batch keeps its message ids: JetStream drops what it already has.
+        with_retries("nats sink", stop, counters, || {
+            self.try_send(messages, first_id)
+        })
     }
 }

@@ -8,7 +8,7 @@
 //! `rabbitmq.persistent` ('true'); publisher confirms: a batch counts as sent once the broker
 //! confirmed every message. Both reconnect with backoff.
 
-use super::{backoff, Ack, Options, Sink, Source, SourceCtx};
+use super::{backoff, with_retries, Ack, Counters, Options, Sink, Source, SourceCtx};
 use futures_util::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
@@ -16,7 +16,7 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 /// Messages handed to the engine per delivery at most.
@@ -278,20 +278,12 @@ impl RabbitSink {
 }
 
 impl Sink for RabbitSink {
-    fn send(&mut self, messages: &[Vec<u8>], stop: &AtomicBool) -> Result<(), String> {
-        let mut attempt = 0;
-        loop {
-            match self.try_send(messages) {
-                Ok(()) => return Ok(()),
-                Err(e) if stop.load(Ordering::Relaxed) => return Err(e),
-                Err(e) => {
-                    if attempt == 0 {
-                        eprintln!("warning: rabbitmq sink: {e}; retrying");
-                    }
-                    attempt += 1;
-                    backoff(attempt, stop);
-                }
-            }
-        }
+    fn send(
+        &mut self,
+        messages: &[Vec<u8>],
+        stop: &AtomicBool,
+        counters: &Counters,
+    ) -> Result<(), String> {
+        with_retries("rabbitmq sink", stop, counters, || self.try_send(messages))
     }
 }

@@ -7,7 +7,7 @@
 //! `redis.stream`, one pipelined round trip per batch. `redis.url` defaults to
 //! `redis://127.0.0.1:6379/`. Lost connections are reopened with backoff.
 
-use super::{backoff, Ack, Options, Sink, Source, SourceCtx};
+use super::{backoff, with_retries, Ack, Counters, Options, Sink, Source, SourceCtx};
 use redis::streams::{StreamReadOptions, StreamReadReply};
 use redis::Commands;
 use std::sync::atomic::AtomicBool;
@@ -244,20 +244,12 @@ impl RedisSink {
 }
 
 impl Sink for RedisSink {
-    fn send(&mut self, messages: &[Vec<u8>], stop: &AtomicBool) -> Result<(), String> {
-        let mut attempt = 0;
-        loop {
-            match self.try_send(messages) {
-                Ok(()) => return Ok(()),
-                Err(e) if stop.load(std::sync::atomic::Ordering::Relaxed) => return Err(e),
-                Err(e) => {
-                    if attempt == 0 {
-                        eprintln!("warning: redis sink: {e}; retrying");
-                    }
-                    attempt += 1;
-                    backoff(attempt, stop);
-                }
-            }
-        }
+    fn send(
+        &mut self,
+        messages: &[Vec<u8>],
+        stop: &AtomicBool,
+        counters: &Counters,
+    ) -> Result<(), String> {
+        with_retries("redis sink", stop, counters, || self.try_send(messages))
     }
 }

@@ -4,9 +4,9 @@
 //! 'false'. The sink sends one text message per event (binary when the payload is not UTF-8),
 //! reconnecting and sending the batch again after a failure (at least once).
 
-use super::{backoff, Options, Sink, Source, SourceCtx};
+use super::{backoff, with_retries, Counters, Options, Sink, Source, SourceCtx};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
@@ -133,20 +133,12 @@ impl WebSocketSink {
 }
 
 impl Sink for WebSocketSink {
-    fn send(&mut self, messages: &[Vec<u8>], stop: &AtomicBool) -> Result<(), String> {
-        let mut attempt = 0;
-        loop {
-            match self.try_send(messages) {
-                Ok(()) => return Ok(()),
-                Err(e) if stop.load(Ordering::Relaxed) => return Err(e),
-                Err(e) => {
-                    if attempt == 0 {
-                        eprintln!("warning: websocket sink: {e}; retrying");
-                    }
-                    attempt += 1;
-                    backoff(attempt, stop);
-                }
-            }
-        }
+    fn send(
+        &mut self,
+        messages: &[Vec<u8>],
+        stop: &AtomicBool,
+        counters: &Counters,
+    ) -> Result<(), String> {
+        with_retries("websocket sink", stop, counters, || self.try_send(messages))
     }
 }
