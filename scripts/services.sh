@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts each local service the integration tests use, if it is not already listening.
 # Safe to run repeatedly. Services: PostgreSQL 5432, MariaDB 3306, Redis 6379, RabbitMQ 5672,
-# Mosquitto 1883, NATS (JetStream) 4222.
+# Mosquitto 1883, NATS (JetStream) 4222, and the Kafka-protocol broker tansu 9092 (installed by
+# scripts/tools.sh; in-memory storage: the tests make their own topics).
 set -u
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -38,4 +39,6 @@ start 6379 Redis redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 
 start 5672 RabbitMQ rabbitmq-server -detached || status=1
 start 1883 Mosquitto mosquitto -d -c /etc/mosquitto/mosquitto.conf || status=1
 start 4222 NATS start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log || status=1
+tansu="${EVENTFLUX_TOOLS:-$HOME/.cache/eventflux-tools}/bin/tansu"
+start 9092 "Kafka (tansu)" start-stop-daemon --start --oknodo --background --exec "$tansu" -- broker --silent --listener-url tcp://127.0.0.1:9092 --advertised-listener-url tcp://127.0.0.1:9092 --storage-engine memory://tansu/ || status=1
 exit $status

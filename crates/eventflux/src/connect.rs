@@ -74,6 +74,7 @@ impl Sinks {
                     .name(format!("sink-{name}"))
                     .spawn(move || {
                         for job in rx {
+                            counters.queue_out();
                             match sink.send(&job.messages, &stop, &counters) {
                                 Ok(()) => {
                                     counters.add(&counters.messages, job.messages.len() as u64);
@@ -106,8 +107,10 @@ impl Sinks {
                     }
                     let count = messages.len() as u64;
                     let n = seq.fetch_add(1, Ordering::AcqRel) + 1;
+                    lost.queue_in();
                     // Blocks while the sink is behind (backpressure on the engine).
                     if tx.send(SinkJob { seq: n, messages }).is_err() {
+                        lost.queue_out();
                         lost.add(&lost.errors, count);
                         eprintln!(
                             "error: sink '{sink_name}' has stopped; {count} messages not sent"
@@ -159,9 +162,9 @@ impl Sinks {
             .iter()
             .map(|s| {
                 let [messages, bytes, errors, _, retries] = s.counters.snapshot();
-                let depth = s.enqueued.load(Ordering::Acquire) - s.confirmed.load(Ordering::Acquire);
+                let (depth, peak) = s.counters.depth();
                 format!(
-                    "sink {} ({}): {messages} messages out, {bytes} bytes, {errors} errors, {retries} retries, {depth} batches queued",
+                    "sink {} ({}): {messages} messages out, {bytes} bytes, {errors} errors, {retries} retries, {depth} batches queued (peak {peak})",
                     s.name, s.extension
                 )
             })
@@ -274,6 +277,7 @@ pub fn run_sources(
                     .iter()
                     .position(|s| plan.stream_id(&s.name) == Some(d.stream))
                     .unwrap_or(0);
+                sources[src].counters.queue_out();
                 if !d.rows.is_empty() {
                     let now = app.now();
                     d.rows.timestamps_mut().fill(now);
@@ -377,8 +381,9 @@ pub fn run_sources(
             }
         }
         let [messages, bytes, errors, reconnects, _] = s.counters.snapshot();
+        let (depth, peak) = s.counters.depth();
         report.push(format!(
-            "source {} ({}): {messages} messages in, {bytes} bytes, {errors} errors, {reconnects} reconnects",
+            "source {} ({}): {messages} messages in, {bytes} bytes, {errors} errors, {reconnects} reconnects, {depth} deliveries queued (peak {peak})",
             s.name, s.extension
         ));
     }

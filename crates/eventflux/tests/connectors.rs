@@ -5,60 +5,15 @@
 //! Waiting here is on real I/O (a child process, a broker), bounded by deadlines; no test
 //! waits for engine time.
 
+mod common;
+
 use async_nats::jetstream;
+use common::{dir, order, passes, rt, unique, Broker, Running};
 use futures_util::StreamExt;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
-
-fn unique(tag: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{tag}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(unique(tag));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// The app, run live by the binary until killed.
-struct Running(Child);
-
-impl Running {
-    fn start(dir: &std::path::Path, sql: &str) -> Running {
-        std::fs::write(dir.join("app.sql"), sql).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_eventflux"))
-            .current_dir(dir)
-            .args(["run", "app.sql"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        Running(child)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A private NATS server with JetStream, stopped and restarted by the test.
 struct NatsServer {
@@ -172,14 +127,6 @@ fn pipe(url: &str, inp: &str, out: &str, src: &str, snk: &str) -> String {
         .replace("{out}", out)
         .replace("{src}", src)
         .replace("{snk}", snk)
-}
-
-fn order(id: i64) -> Vec<u8> {
-    format!("{{\"id\": {id}, \"amount\": {}}}", 5 + id % 20).into_bytes()
-}
-
-fn passes(id: i64) -> bool {
-    5 + id % 20 > 10
 }
 
 /// Core NATS in and out; a malformed message is reported and skipped.
@@ -1062,62 +1009,6 @@ INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
     assert_eq!(ids, want);
 }
 
-/// A broker process of the test's own, stopped gracefully (SIGTERM, so it saves its state) and
-/// started again on the same port and data directory.
-struct Broker {
-    cmd: Vec<String>,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Broker {
-    fn start(cmd: Vec<String>, port: u16) -> Broker {
-        let mut b = Broker {
-            cmd,
-            port,
-            child: None,
-        };
-        b.restart();
-        b
-    }
-    fn restart(&mut self) {
-        let child = Command::new(&self.cmd[0])
-            .args(&self.cmd[1..])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("broker binary");
-        self.child = Some(child);
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "{} did not start",
-                self.cmd[0]
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            // SAFETY: sending a signal to our own child process.
-            unsafe {
-                libc::kill(c.id() as i32, libc::SIGTERM);
-            }
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 /// Redis itself restarts mid-stream (append-only file, fsync always): the stream source and
 /// sink reconnect, and every entry comes out.
 #[test]
@@ -1311,4 +1202,158 @@ INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
         "missing {:?}",
         want.difference(&ids).collect::<Vec<_>>()
     );
+}
+
+/// RabbitMQ itself restarts mid-stream (a private node; durable queues, persistent messages):
+/// the source and sink reconnect, and every message comes out.
+#[test]
+fn rabbitmq_broker_restart() {
+    use lapin::options::*;
+    use lapin::types::FieldTable;
+    let port = 35_000 + (std::process::id() % 1_000) as u16;
+    let data = dir("rabbitmq_node");
+    // The node runs as the rabbitmq user.
+    std::fs::set_permissions(&data, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    std::fs::write(data.join("enabled_plugins"), "[].").unwrap();
+    std::fs::write(data.join("rabbitmq.conf"), "").unwrap();
+    let at = |f: &str| data.join(f).to_string_lossy().into_owned();
+    let env: Vec<(String, String)> = [
+        ("RABBITMQ_NODENAME", format!("ef{port}@localhost")),
+        ("RABBITMQ_NODE_PORT", port.to_string()),
+        ("RABBITMQ_DIST_PORT", (port + 1000).to_string()),
+        ("RABBITMQ_MNESIA_BASE", at("mnesia")),
+        ("RABBITMQ_MNESIA_DIR", at("mnesia/node")),
+        ("RABBITMQ_LOG_BASE", at("log")),
+        ("RABBITMQ_PID_FILE", at("pid")),
+        ("RABBITMQ_ENABLED_PLUGINS_FILE", at("enabled_plugins")),
+        ("RABBITMQ_CONFIG_FILE", at("rabbitmq")),
+        ("RABBITMQ_ADVANCED_CONFIG_FILE", at("advanced.config")),
+        ("RABBITMQ_FEATURE_FLAGS_FILE", at("feature_flags")),
+        ("RABBITMQ_PLUGINS_EXPAND_DIR", at("plugins")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let mut node = Broker::new(vec!["rabbitmq-server".into()], port);
+    node.env = env;
+    node.pid_file = Some(data.join("pid"));
+    node.restart();
+    let uri = format!("amqp://guest:guest@127.0.0.1:{port}/%2f");
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    let connect = || async {
+        let conn = lapin::Connection::connect(&uri, Default::default())
+            .await
+            .expect("private RabbitMQ node");
+        let ch = conn.create_channel().await.unwrap();
+        ch.confirm_select(ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        for q in ["in", "out"] {
+            ch.queue_declare(q.into(), durable, FieldTable::default())
+                .await
+                .unwrap();
+        }
+        ch.exchange_declare(
+            "orders".into(),
+            lapin::ExchangeKind::Direct,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+        ch.queue_bind(
+            "out".into(),
+            "orders".into(),
+            "big".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+        (conn, ch)
+    };
+    let publish = |ch: lapin::Channel, ids: std::ops::Range<i64>| async move {
+        for id in ids {
+            ch.basic_publish(
+                "".into(),
+                "in".into(),
+                BasicPublishOptions::default(),
+                &order(id),
+                lapin::BasicProperties::default().with_delivery_mode(2),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        }
+    };
+    let sql = format!(
+        "CREATE STREAM Orders (id LONG, amount DOUBLE)
+WITH (type = 'source', extension = 'rabbitmq', \"rabbitmq.host\" = '127.0.0.1', \"rabbitmq.port\" = '{port}', \"rabbitmq.queue\" = 'in', \"rabbitmq.prefetch\" = '20');
+CREATE STREAM Big (id LONG, amount DOUBLE)
+WITH (type = 'sink', extension = 'rabbitmq', \"rabbitmq.host\" = '127.0.0.1', \"rabbitmq.port\" = '{port}', \"rabbitmq.exchange\" = 'orders', \"rabbitmq.routing.key\" = 'big');
+INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
+    );
+    let d = dir("rabbitmq_restart");
+    let rt = rt();
+    let mut ids = BTreeSet::new();
+    let _app = rt.block_on(async {
+        let (_conn, ch) = connect().await;
+        publish(ch.clone(), 0..100).await;
+        let app = Running::start(&d, &sql);
+        let start = Instant::now();
+        while ids.is_empty() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no output before the restart"
+            );
+            let got = ch
+                .basic_get("out".into(), BasicGetOptions { no_ack: true })
+                .await
+                .unwrap();
+            match got {
+                Some(m) => {
+                    let v: serde_json::Value = serde_json::from_slice(&m.data).unwrap();
+                    ids.insert(v["id"].as_i64().unwrap());
+                }
+                None => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        app
+    });
+    node.stop();
+    node.restart();
+    rt.block_on(async {
+        let (_conn, ch) = connect().await;
+        publish(ch.clone(), 100..200).await;
+        let mut out = ch
+            .basic_consume(
+                "out".into(),
+                "probe".into(),
+                BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let want: BTreeSet<i64> = (0..200).filter(|&i| passes(i)).collect();
+        let start = Instant::now();
+        while !want.is_subset(&ids) && start.elapsed() < Duration::from_secs(60) {
+            ids.extend(rabbit_ids(&mut out, 1, Duration::from_millis(500)).await);
+        }
+        assert_eq!(
+            ids,
+            want,
+            "missing after the restart: {:?}",
+            want.difference(&ids).collect::<Vec<_>>()
+        );
+    });
 }

@@ -144,7 +144,7 @@ const CONNECTOR_KEYS: &[ConnectorKeys] = &[
         name: "kafka",
         source: Some((&["kafka.bootstrap.servers", "kafka.topic"], &["kafka.*"])),
         sink: Some((&["kafka.bootstrap.servers", "kafka.topic"], &["kafka.*"])),
-        ready: false,
+        ready: true,
     },
     ConnectorKeys {
         name: "redis",
@@ -161,6 +161,21 @@ const CONNECTOR_KEYS: &[ConnectorKeys] = &[
         sink: Some((&[], &["redis.url", "redis.channel", "redis.stream"])),
         ready: true,
     },
+];
+
+/// Client settings a connector manages itself (key, connector kind, why): setting them would
+/// break the delivery guarantee.
+const MANAGED_KEYS: &[(&str, &str, &str)] = &[
+    (
+        "kafka.enable.auto.commit",
+        "source",
+        "offsets are committed only after the outputs are confirmed (at-least-once)",
+    ),
+    (
+        "kafka.enable.auto.offset.store",
+        "source",
+        "offsets are stored only after the outputs are confirmed (at-least-once)",
+    ),
 ];
 
 /// Format keys a stream may carry (`json.mapping.<attr>` on json sources, `csv.*` with csv,
@@ -328,6 +343,16 @@ pub fn stream_options(
     }
     for key in values.keys() {
         if STREAM_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        if let Some((_, _, why)) = MANAGED_KEYS
+            .iter()
+            .find(|(k, on, _)| k == key && *on == kind)
+        {
+            diags.push(Diagnostic::error(
+                key_span(key),
+                format!("option '{key}' is managed by EventFlux: {why}"),
+            ));
             continue;
         }
         match format_key_ok(key, &format, &kind) {

@@ -8,6 +8,7 @@
 
 mod file;
 mod http;
+mod kafka;
 mod log;
 mod mqtt;
 mod nats;
@@ -39,7 +40,8 @@ pub struct Delivery {
     pub end: bool,
 }
 
-/// Counters of one connector (messages, bytes, errors, reconnects, retries).
+/// Counters of one connector (messages, bytes, errors, reconnects, retries) and the depth of
+/// its queue to or from the engine (deliveries for a source, batches for a sink).
 #[derive(Debug, Default)]
 pub struct Counters {
     pub messages: AtomicU64,
@@ -47,11 +49,32 @@ pub struct Counters {
     pub errors: AtomicU64,
     pub reconnects: AtomicU64,
     pub retries: AtomicU64,
+    queued: AtomicU64,
+    peak_queued: AtomicU64,
 }
 
 impl Counters {
     pub fn add(&self, c: &AtomicU64, n: u64) {
         c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// One more item in the queue (counted before it is handed over).
+    pub fn queue_in(&self) {
+        let depth = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak_queued.fetch_max(depth, Ordering::Relaxed);
+    }
+
+    /// One item fewer in the queue (taken, or never handed over).
+    pub fn queue_out(&self) {
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The queue's depth now and its peak.
+    pub fn depth(&self) -> (u64, u64) {
+        (
+            self.queued.load(Ordering::Relaxed),
+            self.peak_queued.load(Ordering::Relaxed),
+        )
     }
 
     pub fn snapshot(&self) -> [u64; 5] {
@@ -91,17 +114,25 @@ impl SourceCtx {
     /// Hands a delivery over without waiting: `Err(false)` when the engine's queue is full,
     /// `Err(true)` when the engine is gone.
     pub fn try_send(&self, d: Delivery) -> Result<(), bool> {
-        match self.out.try_send(d) {
-            Ok(()) => Ok(()),
+        self.counters.queue_in();
+        let sent = match self.out.try_send(d) {
+            Ok(()) => return Ok(()),
             Err(std::sync::mpsc::TrySendError::Full(_)) => Err(false),
             Err(std::sync::mpsc::TrySendError::Disconnected(_)) => Err(true),
-        }
+        };
+        self.counters.queue_out();
+        sent
     }
 
     /// Hands a delivery over (blocking while the engine is behind); false when the engine is
     /// gone.
     pub fn send(&self, d: Delivery) -> bool {
-        self.out.send(d).is_ok()
+        self.counters.queue_in();
+        let sent = self.out.send(d).is_ok();
+        if !sent {
+            self.counters.queue_out();
+        }
+        sent
     }
 
     /// Decodes messages into one delivery (without an acknowledgement yet).
@@ -222,6 +253,7 @@ pub fn open_source(
         "http" => Ok(Box::new(http::HttpSource::new(&o)?)),
         "rabbitmq" => Ok(Box::new(rabbitmq::RabbitSource::new(&o)?)),
         "websocket" => Ok(Box::new(websocket::WebSocketSource::new(&o)?)),
+        "kafka" => Ok(Box::new(kafka::KafkaSource::new(&o)?)),
         other => Err(format!("not supported yet: the '{other}' source connector")),
     }
 }
@@ -247,6 +279,7 @@ pub fn open_sink(
         "webhook" => Ok(Box::new(http::WebhookSink::new(&o, encoder.format())?)),
         "rabbitmq" => Ok(Box::new(rabbitmq::RabbitSink::new(&o)?)),
         "websocket" => Ok(Box::new(websocket::WebSocketSink::new(&o)?)),
+        "kafka" => Ok(Box::new(kafka::KafkaSink::new(&o)?)),
         other => Err(format!("not supported yet: the '{other}' sink connector")),
     }
 }
