@@ -41,7 +41,7 @@ impl RowDecoder {
         self.seed(out)
             .deserialize(&mut de)
             .and_then(|()| de.end())
-            .map_err(|e| clean_error(&e))
+            .map_err(|e| describe_error(&e))
     }
 
     /// A serde seed that decodes an object straight into `out` (no intermediate map).
@@ -51,6 +51,16 @@ impl RowDecoder {
 
     fn index_of(&self, key: &str) -> Option<usize> {
         self.names.iter().position(|n| n == key)
+    }
+}
+
+/// A decoding error for a user: syntax errors say the JSON is malformed.
+pub fn describe_error(e: &serde_json::Error) -> String {
+    match e.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            format!("malformed JSON: {}", clean_error(e))
+        }
+        _ => clean_error(e),
     }
 }
 

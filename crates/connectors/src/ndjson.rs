@@ -1,7 +1,7 @@
 //! The NDJSON event envelope of replay input and command-line output (§15):
 //! `{"stream": "Trades", "ts": 1000, "data": {…}}`, or `{"ts": 5000}` to move the clock.
 
-use crate::json::{clean_error, write_json_string, RowDecoder, RowEncoder};
+use crate::json::{describe_error, write_json_string, RowDecoder, RowEncoder};
 use eventflux_planner::plan::{AppPlan, StreamId};
 use eventflux_runtime::{EventKind, Value};
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
@@ -60,12 +60,7 @@ impl EnvelopeDecoder {
         let parsed = EnvelopeSeed { dec: self, values }
             .deserialize(&mut de)
             .and_then(|p| de.end().map(|()| p))
-            .map_err(|e| match e.classify() {
-                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                    format!("malformed JSON: {}", clean_error(&e))
-                }
-                _ => clean_error(&e),
-            })?;
+            .map_err(|e| describe_error(&e))?;
         let stream = match (parsed.stream, parsed.has_data) {
             (Some(s), _) => Some(s),
             (None, true) => Some(self.default_stream.ok_or_else(|| {

@@ -11,67 +11,28 @@ use async_nats::jetstream;
 use common::{dir, order, passes, rt, unique, Broker, Running};
 use futures_util::StreamExt;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A private NATS server with JetStream, stopped and restarted by the test.
-struct NatsServer {
-    port: u16,
-    store: PathBuf,
-    child: Option<Child>,
-}
-
-impl NatsServer {
-    fn start(port: u16) -> NatsServer {
-        let mut s = NatsServer {
-            port,
-            store: dir("nats_store"),
-            child: None,
-        };
-        s.restart();
-        s
-    }
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-    fn restart(&mut self) {
-        let child = Command::new("nats-server")
-            .args([
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-js",
-                "-sd",
-            ])
-            .arg(&self.store)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server");
-        self.child = Some(child);
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "nats-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
+fn nats_server(port: u16) -> Broker {
+    let store = dir("nats_store");
+    Broker::start(
+        [
+            "nats-server",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-js",
+            "-sd",
+            store.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        port,
+    )
 }
 
 /// Collects the `id` of every JSON object received on `subject` until `want` distinct ids
@@ -243,8 +204,8 @@ fn nats_jetstream_at_least_once_across_app_restart() {
 #[test]
 fn nats_broker_restart() {
     let port = 24_000 + (std::process::id() % 1_000) as u16;
-    let mut server = NatsServer::start(port);
-    let url = server.url();
+    let mut server = nats_server(port);
+    let url = format!("nats://127.0.0.1:{port}");
     let (inp, out) = ("orders.in".to_string(), "orders.out".to_string());
     let d = dir("nats_restart");
     let src = ", \"nats.jetstream\" = 'true', \"nats.stream\" = 'IN', \"nats.durable\" = 'app'";
