@@ -12,7 +12,7 @@
 use crate::cli::Failure;
 use crate::{App, Batch, EventKind, StreamId, Value};
 use eventflux_connectors::format::{Decoder, Encoder};
-use eventflux_connectors::io::{self, Ack, Counters, Delivery, SourceCtx};
+use eventflux_connectors::io::{self, Ack, Bytes, Counters, Delivery, SourceCtx};
 use eventflux_planner::plan::{ErrorStrategy, StreamIo};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
@@ -43,7 +43,7 @@ pub struct Sinks {
 
 struct SinkJob {
     seq: u64,
-    messages: Vec<Vec<u8>>,
+    messages: Vec<Bytes>,
 }
 
 impl Sinks {
@@ -78,7 +78,7 @@ impl Sinks {
                             match sink.send(&job.messages, &stop, &counters) {
                                 Ok(()) => {
                                     counters.add(&counters.messages, job.messages.len() as u64);
-                                    let bytes: usize = job.messages.iter().map(Vec::len).sum();
+                                    let bytes: usize = job.messages.iter().map(Bytes::len).sum();
                                     counters.add(&counters.bytes, bytes as u64);
                                     confirmed.store(job.seq, Ordering::Release);
                                 }
@@ -99,12 +99,23 @@ impl Sinks {
             app.subscribe_listener(
                 &[id],
                 Box::new(move |_: StreamId, _: i64, rows: &Batch| {
-                    let mut messages = Vec::with_capacity(rows.len());
+                    // One buffer per batch; each message is a slice of it (no copy per row).
+                    let mut buf = Vec::with_capacity(rows.len() * 64);
+                    let mut ends = Vec::with_capacity(rows.len());
                     for r in rows.rows() {
-                        let mut m = Vec::new();
-                        encoder.encode(r.values, &mut m);
-                        messages.push(m);
+                        encoder.encode(r.values, &mut buf);
+                        ends.push(buf.len());
                     }
+                    let all = Bytes::from(buf);
+                    let mut start = 0;
+                    let messages: Vec<Bytes> = ends
+                        .iter()
+                        .map(|&end| {
+                            let m = all.slice(start..end);
+                            start = end;
+                            m
+                        })
+                        .collect();
                     let count = messages.len() as u64;
                     let n = seq.fetch_add(1, Ordering::AcqRel) + 1;
                     lost.queue_in();

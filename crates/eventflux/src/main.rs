@@ -6,6 +6,12 @@ use eventflux::cli::{self, Failure, RunOptions, EXIT_OK};
 use std::io::Write;
 use std::process::ExitCode;
 
+// The binary's allocator: connector threads allocate messages that other threads free, which
+// glibc's allocator handles poorly (consolidation and lock traffic showed in profiles). The
+// embedding API leaves the allocator to the host program.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "eventflux",

@@ -3,6 +3,7 @@
 
 use super::{Counters, Options, Sink, Source, SourceCtx};
 use crate::format::Format;
+use bytes::Bytes;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::sync::atomic::AtomicBool;
@@ -135,7 +136,7 @@ impl FileSink {
 impl Sink for FileSink {
     fn send(
         &mut self,
-        messages: &[Vec<u8>],
+        messages: &[Bytes],
         _stop: &AtomicBool,
         _counters: &Counters,
     ) -> Result<(), String> {

@@ -11,6 +11,7 @@
 
 use super::{with_retries, Counters, Options, Sink, Source, SourceCtx};
 use crate::format::Format;
+use bytes::Bytes;
 use std::io::Read;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -251,13 +252,13 @@ impl WebhookSink {
 impl Sink for WebhookSink {
     fn send(
         &mut self,
-        messages: &[Vec<u8>],
+        messages: &[Bytes],
         stop: &AtomicBool,
         counters: &Counters,
     ) -> Result<(), String> {
         for chunk in messages.chunks(self.batch) {
             let body: Vec<u8> = if chunk.len() == 1 {
-                chunk[0].clone()
+                chunk[0].to_vec()
             } else if self.json {
                 let mut b = vec![b'['];
                 for (i, m) in chunk.iter().enumerate() {
@@ -269,7 +270,14 @@ impl Sink for WebhookSink {
                 b.push(b']');
                 b
             } else {
-                chunk.join(&b'\n')
+                let mut b = Vec::new();
+                for (i, m) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        b.push(b'\n');
+                    }
+                    b.extend_from_slice(m);
+                }
+                b
             };
             let mut refused = false;
             with_retries("webhook sink", stop, counters, || {

@@ -12,6 +12,7 @@
 //! reconnects.
 
 use super::{with_retries, Ack, Counters, Options, Sink, Source, SourceCtx};
+use bytes::Bytes;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -235,13 +236,13 @@ impl KafkaSink {
     /// `pending` keeps the ones that failed.
     fn try_send(
         &self,
-        messages: &[Vec<u8>],
+        messages: &[Bytes],
         pending: &mut Vec<usize>,
         stop: &AtomicBool,
     ) -> Result<(), String> {
         for &i in pending.iter() {
             let mut record: BaseRecord<'_, [u8], [u8], usize> =
-                BaseRecord::with_opaque_to(&self.topic, i).payload(messages[i].as_slice());
+                BaseRecord::with_opaque_to(&self.topic, i).payload(&messages[i][..]);
             loop {
                 match self.producer.send(record) {
                     Ok(()) => break,
@@ -281,7 +282,7 @@ impl KafkaSink {
 impl Sink for KafkaSink {
     fn send(
         &mut self,
-        messages: &[Vec<u8>],
+        messages: &[Bytes],
         stop: &AtomicBool,
         counters: &Counters,
     ) -> Result<(), String> {

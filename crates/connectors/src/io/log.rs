@@ -2,6 +2,7 @@
 //! name and a colon).
 
 use super::{Counters, Options, Sink};
+use bytes::Bytes;
 use std::io::Write;
 use std::sync::atomic::AtomicBool;
 
@@ -22,7 +23,7 @@ impl LogSink {
 impl Sink for LogSink {
     fn send(
         &mut self,
-        messages: &[Vec<u8>],
+        messages: &[Bytes],
         _stop: &AtomicBool,
         _counters: &Counters,
     ) -> Result<(), String> {

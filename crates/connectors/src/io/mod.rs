@@ -24,6 +24,9 @@ use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// An encoded output message (cheap to clone: sinks hand it to clients without copying).
+pub use bytes::Bytes;
+
 /// Acknowledges processed messages to their broker.
 pub type Ack = Box<dyn FnOnce() + Send>;
 
@@ -168,7 +171,7 @@ pub trait Sink: Send {
     /// `counters.retries` counts the attempts made again after a failure.
     fn send(
         &mut self,
-        messages: &[Vec<u8>],
+        messages: &[Bytes],
         stop: &AtomicBool,
         counters: &Counters,
     ) -> Result<(), String>;

@@ -6,6 +6,7 @@
 //! acknowledged every QoS ≥ 1 message (PUBACK / PUBCOMP), retrying while it is away.
 
 use super::{backoff, Ack, Counters, Options, Sink, Source, SourceCtx};
+use bytes::Bytes;
 use rumqttc::{Client, Connection, Event, MqttOptions, Packet, QoS, RecvTimeoutError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
@@ -185,13 +186,13 @@ fn poll_connection(mut conn: Connection, acked: &AtomicU64, stop: &AtomicBool) {
 impl Sink for MqttSink {
     fn send(
         &mut self,
-        messages: &[Vec<u8>],
+        messages: &[Bytes],
         stop: &AtomicBool,
         _counters: &Counters,
     ) -> Result<(), String> {
         for m in messages {
             self.client
-                .publish(self.topic.clone(), self.qos, self.retain, m.clone())
+                .publish(self.topic.clone(), self.qos, self.retain, m.to_vec())
                 .map_err(|e| format!("publishing to '{}': {e}", self.topic))?;
         }
         if self.qos == QoS::AtMostOnce {

@@ -8,6 +8,7 @@
 
 use super::{with_retries, Ack, Counters, Options, Sink, Source, SourceCtx};
 use async_nats::jetstream;
+use bytes::Bytes;
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -237,7 +238,7 @@ impl NatsSink {
         })
     }
 
-    fn try_send(&mut self, messages: &[Vec<u8>], first_id: u64) -> Result<(), String> {
+    fn try_send(&mut self, messages: &[Bytes], first_id: u64) -> Result<(), String> {
         // The JetStream context is made on this thread: it needs the runtime entered.
         let _entered = self.rt.enter();
         let url = self.url.clone();
@@ -273,7 +274,7 @@ impl NatsSink {
                         format!("{prefix}-{}", first_id + i as u64).as_str(),
                     );
                     let ack = js
-                        .publish_with_headers(subject.clone(), headers, m.clone().into())
+                        .publish_with_headers(subject.clone(), headers, m.clone())
                         .await
                         .map_err(|e| format!("publishing to '{subject}': {e}"))?;
                     pending.push(ack);
@@ -287,7 +288,7 @@ impl NatsSink {
             } else {
                 for m in messages {
                     client
-                        .publish(subject.clone(), m.clone().into())
+                        .publish(subject.clone(), m.clone())
                         .await
                         .map_err(|e| format!("publishing to '{subject}': {e}"))?;
                 }
@@ -303,7 +304,7 @@ impl NatsSink {
 impl Sink for NatsSink {
     fn send(
         &mut self,
-        messages: &[Vec<u8>],
+        messages: &[Bytes],
         stop: &AtomicBool,
         counters: &Counters,
     ) -> Result<(), String> {

@@ -9,6 +9,7 @@
 //! confirmed every message. Both reconnect with backoff.
 
 use super::{backoff, with_retries, Ack, Counters, Options, Sink, Source, SourceCtx};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
@@ -208,7 +209,7 @@ impl RabbitSink {
         })
     }
 
-    fn try_send(&mut self, messages: &[Vec<u8>]) -> Result<(), String> {
+    fn try_send(&mut self, messages: &[Bytes]) -> Result<(), String> {
         if self.link.is_none() {
             let (uri, exchange, kind, declare) = (
                 self.uri.clone(),
@@ -280,7 +281,7 @@ impl RabbitSink {
 impl Sink for RabbitSink {
     fn send(
         &mut self,
-        messages: &[Vec<u8>],
+        messages: &[Bytes],
         stop: &AtomicBool,
         counters: &Counters,
     ) -> Result<(), String> {

@@ -8,6 +8,7 @@
 //! `redis://127.0.0.1:6379/`. Lost connections are reopened with backoff.
 
 use super::{backoff, with_retries, Ack, Counters, Options, Sink, Source, SourceCtx};
+use bytes::Bytes;
 use redis::streams::{StreamReadOptions, StreamReadReply};
 use redis::Commands;
 use std::sync::atomic::AtomicBool;
@@ -220,7 +221,7 @@ impl RedisSink {
         })
     }
 
-    fn try_send(&mut self, messages: &[Vec<u8>]) -> Result<(), String> {
+    fn try_send(&mut self, messages: &[Bytes]) -> Result<(), String> {
         if self.con.is_none() {
             let c = self.client.get_connection().map_err(|e| e.to_string())?;
             self.con = Some(c);
@@ -231,8 +232,8 @@ impl RedisSink {
         let mut pipe = redis::pipe();
         for m in messages {
             match &self.target {
-                Target::Channel(c) => pipe.publish(c, m.as_slice()).ignore(),
-                Target::Stream(s) => pipe.xadd(s, "*", &[("payload", m.as_slice())]).ignore(),
+                Target::Channel(c) => pipe.publish(c, &m[..]).ignore(),
+                Target::Stream(s) => pipe.xadd(s, "*", &[("payload", &m[..])]).ignore(),
             };
         }
         let sent: redis::RedisResult<()> = pipe.query(con);
@@ -246,7 +247,7 @@ impl RedisSink {
 impl Sink for RedisSink {
     fn send(
         &mut self,
-        messages: &[Vec<u8>],
+        messages: &[Bytes],
         stop: &AtomicBool,
         counters: &Counters,
     ) -> Result<(), String> {

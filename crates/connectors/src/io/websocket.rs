@@ -5,6 +5,7 @@
 //! reconnecting and sending the batch again after a failure (at least once).
 
 use super::{backoff, with_retries, Counters, Options, Sink, Source, SourceCtx};
+use bytes::Bytes;
 use std::net::TcpStream;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -104,7 +105,7 @@ impl WebSocketSink {
         })
     }
 
-    fn try_send(&mut self, messages: &[Vec<u8>]) -> Result<(), String> {
+    fn try_send(&mut self, messages: &[Bytes]) -> Result<(), String> {
         if self.ws.is_none() {
             self.ws = Some(connect(&self.url)?);
         }
@@ -135,7 +136,7 @@ impl WebSocketSink {
 impl Sink for WebSocketSink {
     fn send(
         &mut self,
-        messages: &[Vec<u8>],
+        messages: &[Bytes],
         stop: &AtomicBool,
         counters: &Counters,
     ) -> Result<(), String> {
