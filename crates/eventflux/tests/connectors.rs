@@ -330,13 +330,22 @@ INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;",
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_eventflux"))
         .current_dir(&d)
-        .args(["run", "app.sql"])
+        .args(["run", "app.sql", "--stats"])
         .output()
         .unwrap();
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("stream 'Orders': dropped a message that cannot be decoded: attribute 'id': 'bad' is not LONG: bad,row"),
+        "{stderr}"
+    );
+    // Per-connector counters: four lines in (one undecodable), two out, queues drained.
+    assert!(
+        stderr.contains("source Orders (file): 4 messages in, 22 bytes, 1 errors, 0 reconnects, 0 deliveries queued (peak 1)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sink Big (file): 2 messages out, 12 bytes, 0 errors, 0 retries, 0 batches queued (peak 1)"),
         "{stderr}"
     );
     assert_eq!(
