@@ -544,15 +544,25 @@ struct MqttProbe {
 }
 
 impl MqttProbe {
-    fn new(out: &str) -> MqttProbe {
-        let mut opts = rumqttc::MqttOptions::new(unique("probe"), "127.0.0.1", 1883);
-        opts.set_keep_alive(Duration::from_secs(5));
+    /// A probe on the broker at `port` subscribed to `out`; with a `persistent` session the
+    /// broker keeps outputs for it across a restart (it subscribes again whenever the broker
+    /// has no session for it).
+    fn new(port: u16, out: &str, persistent: bool) -> MqttProbe {
+        let mut opts = rumqttc::MqttOptions::new(unique("probe"), "127.0.0.1", port);
+        opts.set_keep_alive(Duration::from_secs(5))
+            .set_clean_session(!persistent);
         let (client, mut conn) = rumqttc::Client::new(opts, 1024);
         client.subscribe(out, rumqttc::QoS::AtLeastOnce).unwrap();
         let (tx, got) = std::sync::mpsc::channel();
+        let (resub, topic) = (client.clone(), out.to_string());
         let poll = std::thread::spawn(move || {
             for e in conn.iter() {
                 match e {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(c)))
+                        if !c.session_present =>
+                    {
+                        let _ = resub.subscribe(topic.as_str(), rumqttc::QoS::AtLeastOnce);
+                    }
                     Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
                         let v: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
                         if tx.send(v["id"].as_i64().unwrap()).is_err() {
@@ -568,6 +578,22 @@ impl MqttProbe {
             client,
             got,
             _poll: poll,
+        }
+    }
+
+    /// Publishes a passing order to `inp` until the app answers (its session and subscription
+    /// exist then).
+    fn wait_for_app(&self, inp: &str) {
+        let start = Instant::now();
+        loop {
+            self.publish(inp, 19);
+            if self.got.recv_timeout(Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the app never answered"
+            );
         }
     }
 
@@ -604,21 +630,10 @@ WITH (type = 'sink', extension = 'mqtt', \"mqtt.url\" = 'mqtt://127.0.0.1:1883',
 INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
     );
     let d = dir("mqtt");
-    let probe = MqttProbe::new(&out);
+    let probe = MqttProbe::new(1883, &out, false);
     {
         let _app = Running::start(&d, &sql);
-        // The app's session and subscription exist once it answers a probe.
-        let start = Instant::now();
-        loop {
-            probe.publish(&inp, 19);
-            if probe.got.recv_timeout(Duration::from_millis(200)).is_ok() {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "the app never answered"
-            );
-        }
+        probe.wait_for_app(&inp);
         for id in 0..50 {
             probe.publish(&inp, id);
         }
@@ -807,50 +822,10 @@ INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
                 .await
                 .expect("RabbitMQ on 127.0.0.1:5672");
         let ch = conn.create_channel().await.unwrap();
-        ch.queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-        ch.exchange_declare(
-            exchange.as_str().into(),
-            lapin::ExchangeKind::Direct,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-        let outq = ch
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
-        ch.queue_bind(
-            outq.name().clone(),
-            exchange.as_str().into(),
-            "big".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
+        let outq = rabbit_pipe(&ch, &queue, &exchange, None).await;
         let mut out = ch
             .basic_consume(
-                outq.name().clone(),
+                outq,
                 "probe".into(),
                 BasicConsumeOptions {
                     no_ack: true,
@@ -903,6 +878,60 @@ INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
             .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
             .await;
     });
+}
+
+/// Declares a test pipeline's RabbitMQ topology: the durable input queue, the durable direct
+/// exchange the app's sink publishes to, and a queue bound to it with key 'big' (`output`, or an
+/// exclusive server-named one). Returns the output queue's name.
+async fn rabbit_pipe(
+    ch: &lapin::Channel,
+    input: &str,
+    exchange: &str,
+    output: Option<&str>,
+) -> lapin::types::ShortString {
+    use lapin::options::*;
+    use lapin::types::FieldTable;
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    ch.queue_declare(input.into(), durable, FieldTable::default())
+        .await
+        .unwrap();
+    ch.exchange_declare(
+        exchange.into(),
+        lapin::ExchangeKind::Direct,
+        ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        },
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    let out = match output {
+        Some(name) => ch.queue_declare(name.into(), durable, FieldTable::default()),
+        None => ch.queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        ),
+    }
+    .await
+    .unwrap();
+    ch.queue_bind(
+        out.name().clone(),
+        exchange.into(),
+        "big".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .unwrap();
+    out.name().clone()
 }
 
 /// Up to `want` ids received from a RabbitMQ consumer before `deadline`.
@@ -1095,56 +1124,10 @@ CREATE STREAM Big (id LONG, amount DOUBLE)
 WITH (type = 'sink', extension = 'mqtt', \"mqtt.url\" = 'mqtt://127.0.0.1:{port}', \"mqtt.topic\" = '{out}');
 INSERT INTO Big SELECT id, amount FROM Orders WHERE amount > 10;"
     );
-    // A persistent-session probe, so the broker keeps the outputs for it across the restart.
-    let probe = {
-        let mut opts = rumqttc::MqttOptions::new(format!("{base}-probe"), "127.0.0.1", port);
-        opts.set_keep_alive(Duration::from_secs(5))
-            .set_clean_session(false);
-        let (client, mut conn) = rumqttc::Client::new(opts, 1024);
-        client
-            .subscribe(out.as_str(), rumqttc::QoS::AtLeastOnce)
-            .unwrap();
-        let (tx, got) = std::sync::mpsc::channel();
-        let (resub, topic) = (client.clone(), out.clone());
-        let poll = std::thread::spawn(move || {
-            for e in conn.iter() {
-                match e {
-                    // After the broker restart: subscribe again unless the session survived.
-                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(c)))
-                        if !c.session_present =>
-                    {
-                        let _ = resub.subscribe(topic.as_str(), rumqttc::QoS::AtLeastOnce);
-                    }
-                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
-                        let v: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
-                        if tx.send(v["id"].as_i64().unwrap()).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
-                }
-            }
-        });
-        MqttProbe {
-            client,
-            got,
-            _poll: poll,
-        }
-    };
+    let probe = MqttProbe::new(port, &out, true);
     let d = dir("mqtt_restart");
     let _app = Running::start(&d, &sql);
-    let start = Instant::now();
-    loop {
-        probe.publish(&inp, 19);
-        if probe.got.recv_timeout(Duration::from_millis(200)).is_ok() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the app never answered"
-        );
-    }
+    probe.wait_for_app(&inp);
     for id in 0..50 {
         probe.publish(&inp, id);
     }
@@ -1209,10 +1192,6 @@ fn rabbitmq_broker_restart() {
     node.pid_file = Some(data.join("pid"));
     node.restart();
     let uri = format!("amqp://guest:guest@127.0.0.1:{port}/%2f");
-    let durable = QueueDeclareOptions {
-        durable: true,
-        ..Default::default()
-    };
     let connect = || async {
         let conn = lapin::Connection::connect(&uri, Default::default())
             .await
@@ -1221,31 +1200,7 @@ fn rabbitmq_broker_restart() {
         ch.confirm_select(ConfirmSelectOptions::default())
             .await
             .unwrap();
-        for q in ["in", "out"] {
-            ch.queue_declare(q.into(), durable, FieldTable::default())
-                .await
-                .unwrap();
-        }
-        ch.exchange_declare(
-            "orders".into(),
-            lapin::ExchangeKind::Direct,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-        ch.queue_bind(
-            "out".into(),
-            "orders".into(),
-            "big".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
+        rabbit_pipe(&ch, "in", "orders", Some("out")).await;
         (conn, ch)
     };
     let publish = |ch: lapin::Channel, ids: std::ops::Range<i64>| async move {

@@ -11,7 +11,7 @@
 //! again with backoff. librdkafka reconnects by itself; its broker-down reports are counted as
 //! reconnects.
 
-use super::{with_retries, Ack, Counters, Options, Sink, Source, SourceCtx};
+use super::{with_retries, Counters, Options, Sink, Source, SourceCtx};
 use bytes::Bytes;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -167,7 +167,7 @@ impl Source for KafkaSource {
                 continue;
             }
             let payloads: Vec<&[u8]> = batch.iter().map(|m| m.payload().unwrap_or(&[])).collect();
-            let mut delivery = ctx.decode(&payloads, false);
+            let delivery = ctx.decode(&payloads, false);
             let mut positions = Positions::new();
             for m in &batch {
                 positions.insert((m.topic().to_string(), m.partition()), m.offset() + 1);
@@ -175,10 +175,9 @@ impl Source for KafkaSource {
             drop(payloads);
             drop(batch);
             let tx = ack_tx.clone();
-            delivery.ack = Some(Box::new(move || {
+            if !ctx.send_acked(delivery, move || {
                 let _ = tx.send(positions);
-            }) as Ack);
-            if !ctx.send(delivery) {
+            }) {
                 break;
             }
         }

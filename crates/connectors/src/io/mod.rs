@@ -127,6 +127,13 @@ impl SourceCtx {
         sent
     }
 
+    /// Hands a delivery over with its acknowledgement (called once the engine processed it and
+    /// the sinks confirmed its outputs); false when the engine is gone.
+    pub fn send_acked(&self, mut d: Delivery, ack: impl FnOnce() + Send + 'static) -> bool {
+        d.ack = Some(Box::new(ack));
+        self.send(d)
+    }
+
     /// Hands a delivery over (blocking while the engine is behind); false when the engine is
     /// gone.
     pub fn send(&self, d: Delivery) -> bool {

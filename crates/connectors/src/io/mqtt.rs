@@ -5,7 +5,7 @@
 //! redelivers what a stopped instance did not finish. The sink returns once the broker
 //! acknowledged every QoS ≥ 1 message (PUBACK / PUBCOMP), retrying while it is away.
 
-use super::{backoff, Ack, Counters, Options, Sink, Source, SourceCtx};
+use super::{backoff, Counters, Options, Sink, Source, SourceCtx};
 use bytes::Bytes;
 use rumqttc::{Client, Connection, Event, MqttOptions, Packet, QoS, RecvTimeoutError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -110,13 +110,12 @@ impl Source for MqttSource {
             }
             let taken = std::mem::take(&mut batch);
             let payloads: Vec<&[u8]> = taken.iter().map(|p| p.payload.as_ref()).collect();
-            let mut d = ctx.decode(&payloads, false);
+            let d = ctx.decode(&payloads, false);
             drop(payloads);
             let tx = ack_tx.clone();
-            d.ack = Some(Box::new(move || {
+            if !ctx.send_acked(d, move || {
                 let _ = tx.send(taken);
-            }) as Ack);
-            if !ctx.send(d) {
+            }) {
                 return Ok(());
             }
         }

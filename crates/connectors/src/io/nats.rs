@@ -6,7 +6,7 @@
 //! Each connector drives the async client from its own thread with a private runtime; the
 //! client reconnects by itself (subscriptions resume).
 
-use super::{with_retries, Ack, Counters, Options, Sink, Source, SourceCtx};
+use super::{with_retries, Counters, Options, Sink, Source, SourceCtx};
 use async_nats::jetstream;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -177,14 +177,13 @@ impl NatsSource {
             }
             let taken = std::mem::take(&mut batch);
             let payloads: Vec<&[u8]> = taken.iter().map(|m| m.payload.as_ref()).collect();
-            let mut delivery = ctx.decode(&payloads, false);
+            let delivery = ctx.decode(&payloads, false);
             drop(payloads);
             // The messages travel with their delivery and come back through `ack_tx`.
             let tx = ack_tx.clone();
-            delivery.ack = Some(Box::new(move || {
+            if !ctx.send_acked(delivery, move || {
                 let _ = tx.send(taken);
-            }) as Ack);
-            if !ctx.send(delivery) {
+            }) {
                 return Ok(());
             }
         }

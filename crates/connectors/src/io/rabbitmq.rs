@@ -8,7 +8,7 @@
 //! `rabbitmq.persistent` ('true'); publisher confirms: a batch counts as sent once the broker
 //! confirmed every message. Both reconnect with backoff.
 
-use super::{backoff, with_retries, Ack, Counters, Options, Sink, Source, SourceCtx};
+use super::{backoff, with_retries, Counters, Options, Sink, Source, SourceCtx};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use lapin::options::{
@@ -136,14 +136,13 @@ impl RabbitSource {
             }
             let taken = std::mem::take(&mut batch);
             let payloads: Vec<&[u8]> = taken.iter().map(|d| d.data.as_slice()).collect();
-            let mut delivery = ctx.decode(&payloads, false);
+            let delivery = ctx.decode(&payloads, false);
             drop(payloads);
             let ackers: Vec<lapin::Acker> = taken.into_iter().map(|d| d.acker).collect();
             let tx = ack_tx.clone();
-            delivery.ack = Some(Box::new(move || {
+            if !ctx.send_acked(delivery, move || {
                 let _ = tx.send(ackers);
-            }) as Ack);
-            if !ctx.send(delivery) {
+            }) {
                 return Ok(());
             }
         }

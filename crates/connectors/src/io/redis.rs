@@ -67,19 +67,27 @@ impl RedisSource {
         })
     }
 
+    /// A connection, or None once a failed attempt has been waited out (reported once per
+    /// outage).
+    fn connection(&self, attempt: &mut u32, ctx: &SourceCtx) -> Option<redis::Connection> {
+        match self.client.get_connection() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                if *attempt == 0 {
+                    eprintln!("warning: redis source '{}': {e}; reconnecting", ctx.name);
+                }
+                *attempt += 1;
+                backoff(*attempt, &ctx.stop);
+                None
+            }
+        }
+    }
+
     fn run_channel(&self, channel: &str, ctx: &mut SourceCtx) -> Result<(), String> {
         let mut attempt = 0;
         while !ctx.stopped() {
-            let mut con = match self.client.get_connection() {
-                Ok(c) => c,
-                Err(e) => {
-                    if attempt == 0 {
-                        eprintln!("warning: redis source '{}': {e}; reconnecting", ctx.name);
-                    }
-                    attempt += 1;
-                    backoff(attempt, &ctx.stop);
-                    continue;
-                }
+            let Some(mut con) = self.connection(&mut attempt, ctx) else {
+                continue;
             };
             let mut pubsub = con.as_pubsub();
             let pattern = channel.contains(['*', '?']);
@@ -121,16 +129,8 @@ impl RedisSource {
         let (ack_tx, ack_rx) = mpsc::channel::<Vec<String>>();
         let mut attempt = 0;
         while !ctx.stopped() {
-            let mut con = match self.client.get_connection() {
-                Ok(c) => c,
-                Err(e) => {
-                    if attempt == 0 {
-                        eprintln!("warning: redis source '{}': {e}; reconnecting", ctx.name);
-                    }
-                    attempt += 1;
-                    backoff(attempt, &ctx.stop);
-                    continue;
-                }
+            let Some(mut con) = self.connection(&mut attempt, ctx) else {
+                continue;
             };
             let _ = con.set_read_timeout(Some(Duration::from_secs(5)));
             let created: redis::RedisResult<()> = con.xgroup_create_mkstream(key, &self.group, "0");
