@@ -638,22 +638,10 @@ impl Builder<'_> {
         q: &ast::Query,
         p: &ast::PatternQuery,
     ) -> Result<(Vec<StreamId>, QueryBody), ()> {
-        for (span, what) in [
-            (
-                q.group_by.first().map(|e| e.span),
-                "GROUP BY over pattern matches",
-            ),
-            (
-                q.having.as_ref().map(|e| e.span),
-                "HAVING over pattern matches",
-            ),
-            (
-                q.order_by.first().map(|o| o.span),
-                "ORDER BY over pattern matches",
-            ),
-            (q.limit.map(|c| c.span), "LIMIT over pattern matches"),
-            (q.offset.map(|c| c.span), "OFFSET over pattern matches"),
-        ] {
+        for (span, what) in [(
+            q.group_by.first().map(|e| e.span),
+            "GROUP BY over pattern matches",
+        )] {
             if let Some(span) = span {
                 self.error(span, format!("not supported yet: {what}"));
                 return Err(());
@@ -688,6 +676,26 @@ impl Builder<'_> {
                 None => None,
             };
             let columns = pattern_columns(&q.select, &scope, &slots, &mut diags)?;
+            // HAVING and ORDER BY see the output columns (by name); they run in a select step
+            // after the pattern, per emission (the matches one event completes).
+            let outputs = OutputScope { columns: &columns };
+            let having = match &q.having {
+                Some(h) => Some(
+                    ExprChecker::new(&outputs, &mut diags)
+                        .in_clause("in HAVING")
+                        .condition(h, "HAVING")
+                        .map_err(|_| ())?,
+                ),
+                None => None,
+            };
+            let mut order_by = Vec::new();
+            for o in &q.order_by {
+                let e = ExprChecker::new(&outputs, &mut diags)
+                    .in_clause("in ORDER BY")
+                    .check(&o.expr)
+                    .map_err(|_| ())?;
+                order_by.push((e, o.descending));
+            }
             let rate = q.output_rate.as_ref().map(|r| RatePlan {
                 mode: r.mode,
                 every: r.every,
@@ -720,10 +728,10 @@ impl Builder<'_> {
                     columns,
                     group_by: Vec::new(),
                     aggregates: Vec::new(),
-                    having: None,
-                    order_by: Vec::new(),
-                    limit: None,
-                    offset: 0,
+                    having,
+                    order_by,
+                    limit: q.limit.map(|c| c.value),
+                    offset: q.offset.map_or(0, |c| c.value),
                     rate,
                     needs_select: false,
                     pattern: Some(plan),
@@ -1479,6 +1487,48 @@ fn select_width(select: &ast::Select, expansion: &Expansion) -> usize {
 }
 
 /// Output aliases visible in HAVING and ORDER BY, falling back to the input attributes.
+/// The output columns of a pattern query, by name (for its HAVING and ORDER BY).
+struct OutputScope<'a> {
+    columns: &'a [(String, TypedExpr)],
+}
+
+impl Scope for OutputScope<'_> {
+    fn resolve_column(&self, col: &ColumnRef) -> Result<(ColumnSlot, Type), Diagnostic> {
+        let names = || self.columns.iter().map(|(n, _)| n.as_str());
+        if col.qualifier.is_some() || col.index.is_some() {
+            return Err(Diagnostic::error(
+                col.span,
+                format!(
+                    "HAVING and ORDER BY of a pattern query use its output columns ({}); select '{}' with an alias and use the alias",
+                    names().collect::<Vec<_>>().join(", "),
+                    match &col.qualifier {
+                        Some(q) => format!("{}.{}", q.name, col.name.name),
+                        None => col.name.name.clone(),
+                    }
+                ),
+            ));
+        }
+        match self.columns.iter().position(|(n, _)| *n == col.name.name) {
+            Some(i) => Ok((
+                ColumnSlot {
+                    index: i,
+                    display: col.name.name.clone(),
+                },
+                self.columns[i].1.ty,
+            )),
+            None => Err(Diagnostic::error(
+                col.span,
+                format!(
+                    "unknown output column '{}'{}; HAVING and ORDER BY of a pattern query use its output columns ({})",
+                    col.name.name,
+                    suggestion_suffix(&col.name.name, names()),
+                    names().collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        }
+    }
+}
+
 struct AliasScope<'a> {
     base: &'a dyn Scope,
     /// Input attribute names, for suggestions.
@@ -1699,9 +1749,49 @@ fn plan_body_in(
 fn finish_operators(mut body: QueryBody, order: Vec<usize>) -> Vec<Operator> {
     let mut operators = std::mem::take(&mut body.operators);
     if let Some(mut pattern) = body.pattern.take() {
-        pattern.outputs = body.columns;
-        pattern.emit = order;
-        operators.push(Operator::Pattern(Box::new(pattern)));
+        let per_emission = body.having.is_some()
+            || !body.order_by.is_empty()
+            || body.limit.is_some()
+            || body.offset > 0;
+        if per_emission {
+            // The pattern emits every column; a select step filters, sorts and cuts each
+            // emission, then puts the columns in the target's order.
+            let n = body.columns.len();
+            let outputs = body
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, (name, e))| {
+                    let col = TypedExpr {
+                        kind: TypedExprKind::Column(crate::expr::ColumnSlot {
+                            index: i,
+                            display: name.clone(),
+                        }),
+                        ty: e.ty,
+                        span: e.span,
+                    };
+                    (name.clone(), col)
+                })
+                .collect();
+            pattern.outputs = body.columns;
+            pattern.emit = (0..n).collect();
+            operators.push(Operator::Pattern(Box::new(pattern)));
+            operators.push(Operator::Select(SelectPlan {
+                input_arity: n,
+                group_by: Vec::new(),
+                aggregates: Vec::new(),
+                outputs,
+                emit: order,
+                having: body.having,
+                order_by: body.order_by,
+                limit: body.limit,
+                offset: body.offset,
+            }));
+        } else {
+            pattern.outputs = body.columns;
+            pattern.emit = order;
+            operators.push(Operator::Pattern(Box::new(pattern)));
+        }
     } else if body.needs_select {
         operators.push(Operator::Select(SelectPlan {
             input_arity: body.input_arity,

@@ -18,6 +18,10 @@ pub struct Batch {
     values: Vec<Value>,
     timestamps: Vec<i64>,
     kinds: Vec<EventKind>,
+    /// Where emissions end (row counts), when the producer marks them: a join marks the rows
+    /// of one arrival, a pattern the matches of one event, so that ORDER BY / LIMIT / OFFSET
+    /// downstream apply per emission (§8). Empty: every row is its own emission.
+    ends: Vec<u32>,
 }
 
 /// A borrowed view of one row of a batch.
@@ -42,6 +46,7 @@ impl Batch {
             values: Vec::with_capacity(arity * rows),
             timestamps: Vec::with_capacity(rows),
             kinds: Vec::with_capacity(rows),
+            ends: Vec::new(),
         }
     }
 
@@ -68,6 +73,20 @@ impl Batch {
         self.values.clear();
         self.timestamps.clear();
         self.kinds.clear();
+        self.ends.clear();
+    }
+
+    /// Marks the rows pushed since the previous mark as one emission (nothing when none were).
+    pub fn mark_emission(&mut self) {
+        let n = self.len() as u32;
+        if self.ends.last().map_or(n > 0, |&e| e < n) {
+            self.ends.push(n);
+        }
+    }
+
+    /// The marked ends of emissions (row counts), in order; empty when rows are not marked.
+    pub fn emission_ends(&self) -> &[u32] {
+        &self.ends
     }
 
     /// Appends a row by cloning `values`, which must hold exactly `arity` values.
@@ -100,6 +119,7 @@ impl Batch {
         self.values.truncate(rows * self.arity);
         self.timestamps.truncate(rows);
         self.kinds.truncate(rows);
+        self.ends.retain(|&e| e as usize <= rows);
     }
 
     /// Keeps only the rows of one kind, in order.
@@ -124,6 +144,7 @@ impl Batch {
         self.values.truncate(w * self.arity);
         self.timestamps.truncate(w);
         self.kinds.truncate(w);
+        self.ends.clear();
     }
 
     pub fn row(&self, i: usize) -> Row<'_> {
@@ -191,6 +212,23 @@ mod tests {
             b.values(),
             &[Value::Long(0), Value::Long(2), Value::Long(4)]
         );
+    }
+
+    #[test]
+    fn emission_marks_skip_empty_emissions() {
+        let mut b = Batch::new(1);
+        b.mark_emission();
+        b.push(1, EventKind::Current, &[Value::Long(1)]);
+        b.push(1, EventKind::Current, &[Value::Long(2)]);
+        b.mark_emission();
+        b.mark_emission();
+        b.push(2, EventKind::Current, &[Value::Long(3)]);
+        b.mark_emission();
+        assert_eq!(b.emission_ends(), &[2, 3]);
+        b.truncate(2);
+        assert_eq!(b.emission_ends(), &[2]);
+        b.clear();
+        assert!(b.emission_ends().is_empty());
     }
 
     #[test]

@@ -47,6 +47,21 @@ struct GenericWindow {
     window: Box<dyn Window>,
     selector: Selector,
     emitted: Batch,
+    holds: Holds,
+}
+
+/// What a side with a generic window holds for the other sides to probe.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Holds {
+    /// The rows the window emitted as current, until it emits them as expired (`lengthBatch`,
+    /// `timeBatch`, `sort`, `unique`, `firstUnique`, ...).
+    Emitted,
+    /// The last batch the window emitted (`sliding`/`hop`, `session`): each emission replaces
+    /// the previous one.
+    LastBatch,
+    /// The rows waiting in the window (`delay`): an event is held from its arrival; when the
+    /// window releases it, it leaves the side and probes the other sides.
+    Waiting,
 }
 
 struct SideRt {
@@ -117,6 +132,9 @@ pub struct JoinOperator {
     /// External tables this join reads (found on the first batch).
     externals: Vec<usize>,
     externals_known: bool,
+    /// Mark the rows of each arrival as one emission (an ORDER BY / LIMIT / OFFSET downstream
+    /// applies per arrival).
+    mark_emissions: bool,
 }
 
 /// How the join emits a row: whole, projected onto attributes, or through the fused
@@ -262,10 +280,18 @@ impl JoinOperator {
                             message,
                             span: w.span,
                         })?;
+                        let holds = match kind {
+                            WindowKind::Sliding { .. } | WindowKind::Session { .. } => {
+                                Holds::LastBatch
+                            }
+                            WindowKind::Delay(_) => Holds::Waiting,
+                            _ => Holds::Emitted,
+                        };
                         Retention::Window(Box::new(GenericWindow {
                             window,
                             selector,
                             emitted: Batch::new(s.arity),
+                            holds,
                         }))
                     }
                 },
@@ -337,7 +363,14 @@ impl JoinOperator {
             filter_row: Vec::new(),
             externals: Vec::new(),
             externals_known: false,
+            mark_emissions: false,
         })
+    }
+
+    /// Marks the rows of each arrival (and of each window firing) as one emission.
+    pub fn with_emission_marks(mut self, on: bool) -> JoinOperator {
+        self.mark_emissions = on;
+        self
     }
 
     /// An event reached side `k` (after its filter).
@@ -368,7 +401,10 @@ impl JoinOperator {
                 self.emit_for(k, x, ts, ctx, out);
                 self.retain(k, x, ts, ctx);
             }
-            Retention::Window(_) => {
+            Retention::Window(g) => {
+                if g.holds == Holds::Waiting {
+                    self.retain(k, x, ts, ctx);
+                }
                 let mut one = std::mem::take(&mut self.one);
                 one.reset(x.len());
                 one.push(ts, EventKind::Current, x);
@@ -389,9 +425,23 @@ impl JoinOperator {
         let Retention::Window(g) = &mut self.sides[k].retention else {
             return;
         };
+        let holds = g.holds;
         let batch = std::mem::take(&mut g.emitted);
+        if holds == Holds::LastBatch && batch.rows().any(|r| r.kind == EventKind::Current) {
+            let side = &mut self.sides[k];
+            while let Some(f) = side.buffer.front() {
+                side.buffer.remove(f);
+            }
+        }
         for r in batch.rows() {
             match r.kind {
+                EventKind::Current if holds == Holds::Waiting => {
+                    let side = &mut self.sides[k];
+                    if side.retain {
+                        side.buffer.remove_matching(r.values);
+                    }
+                    self.emit_for(k, r.values, r.ts, ctx, out);
+                }
                 EventKind::Current => {
                     self.emit_for(k, r.values, r.ts, ctx, out);
                     self.retain(k, r.values, r.ts, ctx);
@@ -413,6 +463,16 @@ impl JoinOperator {
         let side = &mut self.sides[k];
         if !side.retain {
             return;
+        }
+        // `window.max_events` bounds every side, whatever its window (the oldest row goes).
+        while side.buffer.len() >= side.max_events {
+            match side.buffer.front() {
+                Some(f) => {
+                    side.buffer.remove(f);
+                    side.evicted += 1;
+                }
+                None => break,
+            }
         }
         if side.buffer.key_col().is_some() {
             side.buffer.insert(ts, x, &[]);
@@ -1214,6 +1274,9 @@ impl BatchOperator for JoinOperator {
                 }
                 self.arrive(k, r.values, r.ts, ctx, out);
             }
+            if self.mark_emissions {
+                out.mark_emission();
+            }
         }
         self.pre_row = None;
         self.pre_ranges.clear();
@@ -1234,6 +1297,9 @@ impl BatchOperator for JoinOperator {
             ctx.token_tag = 0;
             self.expire_all(ctx.now);
             self.handle_emitted(k, ctx, out);
+            if self.mark_emissions {
+                out.mark_emission();
+            }
         }
     }
 
@@ -1246,6 +1312,9 @@ impl BatchOperator for JoinOperator {
                 g.window.on_flush(ctx, &mut g.selector, &mut g.emitted);
                 ctx.token_tag = 0;
                 self.handle_emitted(k, ctx, out);
+                if self.mark_emissions {
+                    out.mark_emission();
+                }
             }
         }
     }

@@ -121,6 +121,51 @@ pub trait BatchOperator: Send {
     }
 }
 
+/// Feeds an operator one event at a time and marks the rows each event (and each timer)
+/// produced as one emission, for a select step with ORDER BY / LIMIT / OFFSET after a pattern.
+struct EmissionMarker {
+    inner: Box<dyn BatchOperator>,
+    one: Batch,
+}
+
+impl BatchOperator for EmissionMarker {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        for r in input.rows() {
+            self.one.reset(input.arity());
+            self.one.push(r.ts, r.kind, r.values);
+            self.inner.process(&self.one, ctx, out);
+            out.mark_emission();
+        }
+    }
+    fn on_timer(&mut self, token: u64, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        self.inner.on_timer(token, ctx, out);
+        out.mark_emission();
+    }
+    fn on_flush(&mut self, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        self.inner.on_flush(ctx, out);
+        out.mark_emission();
+    }
+    fn on_start(&mut self, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        self.inner.on_start(ctx, out);
+        out.mark_emission();
+    }
+    fn output_arity(&self) -> usize {
+        self.inner.output_arity()
+    }
+    fn state_size(&self) -> usize {
+        self.inner.state_size()
+    }
+    fn evicted(&self) -> u64 {
+        self.inner.evicted()
+    }
+    fn dropped_partial_matches(&self) -> u64 {
+        self.inner.dropped_partial_matches()
+    }
+    fn is_stateful(&self) -> bool {
+        self.inner.is_stateful()
+    }
+}
+
 /// Filters followed by a projection, fused: one pass over the batch, rows that fail a filter are
 /// never copied.
 pub struct StatelessStage {
@@ -132,19 +177,22 @@ pub struct StatelessStage {
 impl BatchOperator for StatelessStage {
     fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
         let now = ctx.now;
-        for row in input.rows() {
+        let mut ends = input.emission_ends().iter().peekable();
+        for (i, row) in input.rows().enumerate() {
             let ec = EvalCtx {
                 row: row.values,
                 ts: row.ts,
                 now,
                 bindings: None,
             };
-            if !self.filters.iter().all(|f| f(&ec)) {
-                continue;
+            if self.filters.iter().all(|f| f(&ec)) {
+                match &self.projection {
+                    Some(p) => out.push_iter(row.ts, row.kind, p.iter().map(|e| e(&ec))),
+                    None => out.push(row.ts, row.kind, row.values),
+                }
             }
-            match &self.projection {
-                Some(p) => out.push_iter(row.ts, row.kind, p.iter().map(|e| e(&ec))),
-                None => out.push(row.ts, row.kind, row.values),
+            if ends.next_if(|&&e| e as usize == i + 1).is_some() {
+                out.mark_emission();
             }
         }
     }
@@ -399,6 +447,12 @@ fn build_pipeline_in(
     // Whether an operator keeps the partition keys apart itself.
     let mut partition_handled = false;
     let mut fused_projection = false;
+    // ORDER BY / LIMIT / OFFSET apply per emission: a join or pattern before such a select
+    // marks where its emissions end.
+    let per_emission = q.operators.iter().any(|op| {
+        matches!(op, Operator::Select(p)
+            if !p.order_by.is_empty() || p.limit.is_some() || p.offset > 0)
+    });
     for (i, op) in q.operators.iter().enumerate() {
         if fused_projection {
             fused_projection = false;
@@ -430,9 +484,10 @@ fn build_pipeline_in(
                     (None, None) => j.arity,
                 };
                 fused_projection = columns.is_some() || exprs.is_some();
-                pipeline.push(Box::new(crate::join::JoinOperator::new(
-                    j, max_events, columns, exprs,
-                )?));
+                pipeline.push(Box::new(
+                    crate::join::JoinOperator::new(j, max_events, columns, exprs)?
+                        .with_emission_marks(per_emission),
+                ));
                 row_arity = width;
                 arity = width;
                 stage.arity = width;
@@ -557,6 +612,14 @@ fn build_pipeline_in(
                         max,
                         budget.clone(),
                     )?)),
+                }
+                if per_emission {
+                    if let Some(inner) = pipeline.pop() {
+                        pipeline.push(Box::new(EmissionMarker {
+                            inner,
+                            one: Batch::new(0),
+                        }));
+                    }
                 }
             }
             Operator::Rate(r) if r.mode == OutputRateMode::Snapshot => {}

@@ -80,7 +80,8 @@ impl BatchOperator for TableProbeOp {
         if !fetch_probe_keys(&self.probes, input, ctx, &mut self.keys, true) {
             return;
         }
-        for r in input.rows() {
+        let mut ends = input.emission_ends().iter().peekable();
+        for (i, r) in input.rows().enumerate() {
             self.row.clear();
             self.row.extend_from_slice(r.values);
             let ec = EvalCtx {
@@ -103,6 +104,10 @@ impl BatchOperator for TableProbeOp {
                 self.row.push(v);
             }
             out.push_vec(r.ts, r.kind, &mut self.row);
+            // One output row per input row: the emissions stay as they were.
+            if ends.next_if(|&&e| e as usize == i + 1).is_some() {
+                out.mark_emission();
+            }
         }
     }
 

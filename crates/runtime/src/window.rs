@@ -361,11 +361,22 @@ struct Unbounded {
 
 impl Window for Unbounded {
     fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, sel: &mut Selector, out: &mut Batch) {
-        for r in input.rows() {
+        // Marked input (a join's arrivals, a pattern's events): one emission per mark;
+        // otherwise one per row.
+        let mut ends = input.emission_ends().iter().peekable();
+        for (i, r) in input.rows().enumerate() {
             self.seq += 1;
             sel.current(self.seq, r.values, r.ts, ctx.now, out);
-            sel.end_emission(out);
+            match ends.peek() {
+                None => sel.end_emission(out),
+                Some(&&e) if e as usize == i + 1 => {
+                    ends.next();
+                    sel.end_emission(out);
+                }
+                Some(_) => {}
+            }
         }
+        sel.end_emission(out);
     }
 
     fn retained(&self) -> usize {

@@ -15,7 +15,7 @@ use crate::plan::{
 };
 use crate::resolve::{ExprChecker, Failed, Scope};
 use crate::types::Type;
-use crate::window::{check_window, WindowKind};
+use crate::window::check_window;
 use eventflux_sql::ast::{self, ColumnRef, Expr, ExprKind, QueryOutput};
 use eventflux_sql::{suggestion_suffix, Diagnostic, Span};
 use std::cell::RefCell;
@@ -1509,27 +1509,7 @@ impl Builder<'_> {
             };
             let filter_probes = filter_probes.finish();
             let window = match (&r.window, is_table) {
-                (Some(w), false) => {
-                    let plan = check_window(w, &info.schema, &info.stream, &mut diags);
-                    if let Some(p) = &plan {
-                        if matches!(
-                            p.kind,
-                            WindowKind::Sliding { .. }
-                                | WindowKind::Session { .. }
-                                | WindowKind::FirstUnique(_)
-                                | WindowKind::Delay(_)
-                        ) {
-                            diags.push(Diagnostic::error(
-                                w.span,
-                                format!(
-                                    "not supported yet: '{}' windows on a side of a join",
-                                    w.kind.name
-                                ),
-                            ));
-                        }
-                    }
-                    plan
-                }
+                (Some(w), false) => check_window(w, &info.schema, &info.stream, &mut diags),
                 _ => None,
             };
             sides.push(JoinSide {
