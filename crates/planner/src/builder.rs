@@ -666,28 +666,12 @@ impl Builder<'_> {
                 slots: &slots,
                 current: None,
             };
-            let condition = match &q.where_clause {
-                Some(w) => Some(
-                    ExprChecker::new(&scope, &mut diags)
-                        .in_clause("in WHERE")
-                        .condition(w, "WHERE")
-                        .map_err(|_| ())?,
-                ),
-                None => None,
-            };
+            let condition = clause_condition(&scope, &mut diags, q.where_clause.as_ref(), "WHERE")?;
             let columns = pattern_columns(&q.select, &scope, &slots, &mut diags)?;
             // HAVING and ORDER BY see the output columns (by name); they run in a select step
             // after the pattern, per emission (the matches one event completes).
             let outputs = OutputScope { columns: &columns };
-            let having = match &q.having {
-                Some(h) => Some(
-                    ExprChecker::new(&outputs, &mut diags)
-                        .in_clause("in HAVING")
-                        .condition(h, "HAVING")
-                        .map_err(|_| ())?,
-                ),
-                None => None,
-            };
+            let having = clause_condition(&outputs, &mut diags, q.having.as_ref(), "HAVING")?;
             let mut order_by = Vec::new();
             for o in &q.order_by {
                 let e = ExprChecker::new(&outputs, &mut diags)
@@ -1487,6 +1471,28 @@ fn select_width(select: &ast::Select, expansion: &Expansion) -> usize {
 }
 
 /// Output aliases visible in HAVING and ORDER BY, falling back to the input attributes.
+/// A clause's condition (`WHERE`, `HAVING`), checked in `scope`, if the query has the clause.
+fn clause_condition(
+    scope: &dyn Scope,
+    diags: &mut Vec<Diagnostic>,
+    clause: Option<&ast::Expr>,
+    name: &'static str,
+) -> Result<Option<TypedExpr>, ()> {
+    let context = if name == "WHERE" {
+        "in WHERE"
+    } else {
+        "in HAVING"
+    };
+    clause
+        .map(|e| {
+            ExprChecker::new(scope, diags)
+                .in_clause(context)
+                .condition(e, name)
+                .map_err(|_| ())
+        })
+        .transpose()
+}
+
 /// The output columns of a pattern query, by name (for its HAVING and ORDER BY).
 struct OutputScope<'a> {
     columns: &'a [(String, TypedExpr)],
