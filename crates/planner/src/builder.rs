@@ -608,21 +608,15 @@ impl Builder<'_> {
                     }
                 }
                 Statement::Query(_) => self.poison(target_name(inner)),
-                Statement::Update(u) => {
-                    self.error(
-                        u.span,
-                        format!("not supported yet: table writes (UPDATE {})", u.table.name),
-                    );
+                // Tables are shared by every key; a write runs for the events the partition
+                // routes (a range partition drops events outside its ranges).
+                Statement::Update(u) if !failed => {
+                    let _ = self.plan_update_statement(u);
                 }
-                Statement::Delete(d) => {
-                    self.error(
-                        d.span,
-                        format!(
-                            "not supported yet: table writes (DELETE FROM {})",
-                            d.table.name
-                        ),
-                    );
+                Statement::Delete(d) if !failed => {
+                    let _ = self.plan_delete_statement(d);
                 }
+                Statement::Update(_) | Statement::Delete(_) => {}
                 other => self.error(
                     other.span(),
                     "only queries may appear inside PARTITION … BEGIN … END",
@@ -630,6 +624,39 @@ impl Builder<'_> {
             }
         }
         self.partition = None;
+    }
+
+    /// The partition a query of the current PARTITION block runs in (none outside a block):
+    /// every input stream needs a key.
+    fn partition_of(
+        &mut self,
+        inputs: &[StreamId],
+        span: Span,
+    ) -> Result<Option<PartitionPlan>, ()> {
+        let Some(ctx) = &self.partition else {
+            return Ok(None);
+        };
+        let mut keys = Vec::new();
+        for &input in inputs {
+            match ctx.keys.get(&input) {
+                Some(key) => keys.push((input, key.clone())),
+                None => {
+                    let name = self.plan.streams[input].name.clone();
+                    self.error(
+                        span,
+                        format!(
+                            "stream '{name}' has no key in this PARTITION: add '<attribute> OF {name}' to PARTITION WITH (…)"
+                        ),
+                    );
+                    return Err(());
+                }
+            }
+        }
+        Ok(Some(PartitionPlan {
+            block: ctx.block,
+            keys,
+            purge_idle: ctx.purge_idle,
+        }))
     }
 
     /// Plans `FROM PATTERN/SEQUENCE (…)`: the automaton, WHERE on matches, SELECT over aliases.
@@ -799,32 +826,7 @@ impl Builder<'_> {
                 (inputs, body)
             }
         };
-        let partition = match &self.partition {
-            None => None,
-            Some(ctx) => {
-                let mut keys = Vec::new();
-                for &input in &inputs {
-                    match ctx.keys.get(&input) {
-                        Some(key) => keys.push((input, key.clone())),
-                        None => {
-                            let name = self.plan.streams[input].name.clone();
-                            self.error(
-                                q.from.span(),
-                                format!(
-                                    "stream '{name}' has no key in this PARTITION: add '<attribute> OF {name}' to PARTITION WITH (…)"
-                                ),
-                            );
-                            return Err(());
-                        }
-                    }
-                }
-                Some(PartitionPlan {
-                    block: ctx.block,
-                    keys,
-                    purge_idle: ctx.purge_idle,
-                })
-            }
-        };
+        let partition = self.partition_of(&inputs, q.from.span())?;
         let input = inputs[0];
         if self.diags.len() > before {
             return Err(());

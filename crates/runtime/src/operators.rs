@@ -636,7 +636,17 @@ fn build_pipeline_in(
     push_stage(&mut pipeline, &mut stage);
     debug_assert_eq!(arity, target_arity);
     if let Some(part) = q.partition.as_ref().filter(|_| !partition_handled) {
-        if let Some(stateful) = pipeline.iter().position(|op| op.is_stateful()) {
+        // A range partition drops events outside its ranges, so even a stateless query runs
+        // behind the partition's routing.
+        let ranged = part
+            .keys
+            .iter()
+            .any(|(_, k)| matches!(k, eventflux_planner::plan::PartitionKeyPlan::Range(_)));
+        let first_stateful = pipeline
+            .iter()
+            .position(|op| op.is_stateful())
+            .or(ranged.then_some(0));
+        if let Some(stateful) = first_stateful {
             // Partition keys read the query's input rows: a projection ahead of the first
             // stateful operator moves into the per-key part with it.
             let first = projecting_stage.map_or(stateful, |p| p.min(stateful));

@@ -1356,6 +1356,7 @@ impl Builder<'_> {
         }
         let label = format!("stream '{stream_name}'");
         let action = self.write_action(&form, &t, &schema, &label, &qualifiers)?;
+        let partition = self.partition_of(&[input], source.span)?;
         operators.push(Operator::TableWrite(Box::new(TableWritePlan {
             table: tid,
             table_name: t.name.clone(),
@@ -1373,7 +1374,7 @@ impl Builder<'_> {
             target: QueryTarget::Table(tid),
             events: ast::OutputEvents::Current,
             options,
-            partition: None,
+            partition,
         });
         Ok(())
     }
