@@ -18,7 +18,8 @@ use crate::window::check_window;
 use eventflux_sql::ast::{self, ColumnRef, FromClause, QueryOutput, SelectItem, Statement};
 use eventflux_sql::{line_col, suggestion_suffix, Diagnostic, Span};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use tables::{count_in_table, Expansion, ProbeSink};
+pub(crate) use tables::{count_expr, ProbeSink};
+use tables::{count_in_table, Expansion};
 
 /// Query options accepted in `@option('key', 'value')`.
 pub const QUERY_OPTIONS: &[&str] = &[
@@ -681,17 +682,25 @@ impl Builder<'_> {
         let mut diags = std::mem::take(&mut self.diags);
         let built = {
             let mut b = PatternBuilder::new(&lookup, &mut diags);
-            match b.declare_slots(&p.expr).and_then(|()| b.build(&p.expr)) {
-                Ok(root) => b
-                    .check_absences(root, p.span)
-                    .map(|()| (root, b.nodes, b.slots, b.streams)),
+            let declared = b.declare_slots(&p.expr);
+            // Each stream's IN tests become columns after its attributes.
+            for (id, schema, n) in b.in_table_counts(&p.expr) {
+                b.probe_sinks
+                    .push((id, ProbeSink::new(&self.plan, schema.len(), n)));
+            }
+            match declared.and_then(|()| b.build(&p.expr)) {
+                Ok(root) => b.check_absences(root, p.span).map(|()| {
+                    let probes = b.finish_probes();
+                    (root, b.nodes, b.slots, b.streams, probes)
+                }),
                 Err(()) => Err(()),
             }
         };
-        let result = built.and_then(|(root, nodes, slots, streams)| {
+        let result = built.and_then(|(root, nodes, slots, streams, probes)| {
             let scope = PatternScope {
                 slots: &slots,
                 current: None,
+                probes: None,
             };
             let condition = clause_condition(&scope, &mut diags, q.where_clause.as_ref(), "WHERE")?;
             let columns = pattern_columns(&q.select, &scope, &slots, &mut diags)?;
@@ -730,6 +739,7 @@ impl Builder<'_> {
                 condition,
                 outputs: Vec::new(),
                 emit: Vec::new(),
+                probes,
             };
             Ok((
                 streams,

@@ -56,6 +56,10 @@ pub struct PatternPlan {
     /// Output columns in SELECT order, and the order the target stream wants them in.
     pub outputs: Vec<(String, TypedExpr)>,
     pub emit: Vec<usize>,
+    /// `x IN Table` tests of element and absence filters, per input stream: each stream's
+    /// events get one BOOL column per test after their attributes before the pattern sees them.
+    /// (stream, its arity, its tests)
+    pub probes: Vec<(StreamId, usize, Vec<crate::join::TableProbe>)>,
 }
 
 impl PatternPlan {
@@ -241,6 +245,8 @@ pub struct PatternScope<'a> {
     pub slots: &'a [PatternSlot],
     /// The element being matched: its slot (None for an absence) and stream schema.
     pub current: Option<(Option<usize>, &'a str, &'a Schema)>,
+    /// Where `x IN Table` tests of the current element's filter go.
+    pub(crate) probes: Option<&'a crate::builder::ProbeSink>,
 }
 
 impl PatternScope<'_> {
@@ -299,6 +305,39 @@ fn pick(index: Option<EventIndex>) -> EventPick {
 }
 
 impl Scope for PatternScope<'_> {
+    fn in_table(
+        &self,
+        key: &Expr,
+        table: &ast::Ident,
+        span: Span,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Result<TypedExpr, crate::resolve::Failed>> {
+        let sink = self.probes?;
+        let key_scope = PatternScope {
+            probes: None,
+            ..*self
+        };
+        // The test runs before the pattern sees the event: its key may use only that event.
+        let checked = ExprChecker::new(&key_scope, diags).check(key);
+        if let Ok(k) = &checked {
+            let mut other = false;
+            crate::join::walk(k, &mut |x| {
+                other |= matches!(
+                    x.kind,
+                    TypedExprKind::PatternAttr { .. } | TypedExprKind::PatternAggregate { .. }
+                )
+            });
+            if other {
+                diags.push(Diagnostic::error(
+                    key.span,
+                    "the value tested by IN in a pattern filter may use only the event being matched",
+                ));
+                return Some(Err(crate::resolve::Failed));
+            }
+        }
+        Some(sink.probe(&key_scope, key, table, span, diags))
+    }
+
     fn resolve_column(&self, col: &ColumnRef) -> Result<(ColumnSlot, Type), Diagnostic> {
         // Only the current event is a plain row; aliases go through `resolve`.
         let Some((_, stream, schema)) = self.current else {
@@ -536,6 +575,8 @@ pub struct PatternBuilder<'a> {
     next_element: usize,
     /// Source span of each absence node, for messages.
     absent_spans: Vec<(usize, Span)>,
+    /// Per input stream whose filters test `x IN Table`: the tests' collector.
+    pub(crate) probe_sinks: Vec<(StreamId, crate::builder::ProbeSink)>,
 }
 
 impl<'a> PatternBuilder<'a> {
@@ -548,7 +589,36 @@ impl<'a> PatternBuilder<'a> {
             streams: Vec::new(),
             next_element: 0,
             absent_spans: Vec::new(),
+            probe_sinks: Vec::new(),
         }
+    }
+
+    /// The number of `x IN Table` tests in the filters of each input stream's elements and
+    /// absences (streams without any are left out).
+    pub(crate) fn in_table_counts(&self, e: &PatternExpr) -> Vec<(StreamId, Schema, usize)> {
+        let mut filters = Vec::new();
+        collect_filters(e, &mut filters);
+        let mut counts: Vec<(StreamId, Schema, usize)> = Vec::new();
+        for (stream, filter) in filters {
+            let n = filter.map_or(0, crate::builder::count_expr);
+            let Ok((id, _, schema)) = self.lookup.lookup(stream) else {
+                continue;
+            };
+            match counts.iter_mut().find(|c| c.0 == id) {
+                Some(c) => c.2 += n,
+                None => counts.push((id, schema, n)),
+            }
+        }
+        counts.retain(|c| c.2 > 0);
+        counts
+    }
+
+    /// The tests collected per stream, once the tree is built.
+    pub(crate) fn finish_probes(&mut self) -> Vec<(StreamId, usize, Vec<crate::join::TableProbe>)> {
+        std::mem::take(&mut self.probe_sinks)
+            .into_iter()
+            .map(|(id, sink)| (id, sink.base(), sink.finish()))
+            .collect()
     }
 
     fn note_stream(&mut self, id: StreamId) {
@@ -611,7 +681,7 @@ impl<'a> PatternBuilder<'a> {
         &mut self,
         f: Option<&Expr>,
         slot: Option<usize>,
-        stream: &str,
+        stream: (StreamId, &str),
         schema: &Schema,
     ) -> Result<Option<TypedExpr>, ()> {
         let Some(f) = f else {
@@ -620,7 +690,12 @@ impl<'a> PatternBuilder<'a> {
         let slots = self.slots.clone();
         let scope = PatternScope {
             slots: &slots,
-            current: Some((slot, stream, schema)),
+            current: Some((slot, stream.1, schema)),
+            probes: self
+                .probe_sinks
+                .iter()
+                .find(|(id, _)| *id == stream.0)
+                .map(|(_, sink)| sink),
         };
         ExprChecker::new(&scope, self.diags)
             .in_clause("in a pattern filter")
@@ -682,8 +757,12 @@ impl<'a> PatternBuilder<'a> {
                 self.next_element += 1;
                 let s = self.slots.get(slot).cloned().ok_or(())?;
                 self.note_stream(s.stream);
-                let filter =
-                    self.filter(el.filter.as_ref(), Some(slot), &s.stream_name, &s.schema)?;
+                let filter = self.filter(
+                    el.filter.as_ref(),
+                    Some(slot),
+                    (s.stream, &s.stream_name),
+                    &s.schema,
+                )?;
                 let (min, max) = match el.quantifier {
                     None => (1, Some(1)),
                     Some(q) => {
@@ -711,7 +790,7 @@ impl<'a> PatternBuilder<'a> {
                     .lookup(&a.stream)
                     .map_err(|d| self.diags.push(d))?;
                 self.note_stream(id);
-                let filter = self.filter(a.filter.as_ref(), None, &name, &schema)?;
+                let filter = self.filter(a.filter.as_ref(), None, (id, &name), &schema)?;
                 if let Some(d) = a.duration {
                     if d.millis <= 0 {
                         self.diags.push(Diagnostic::error(
@@ -761,6 +840,20 @@ impl<'a> PatternBuilder<'a> {
             return Err(());
         }
         Ok(())
+    }
+}
+
+/// The stream and filter of every element and absence.
+fn collect_filters<'e>(e: &'e PatternExpr, out: &mut Vec<(&'e ast::Ident, Option<&'e Expr>)>) {
+    match e {
+        PatternExpr::FollowedBy(steps, _) => steps.iter().for_each(|s| collect_filters(s, out)),
+        PatternExpr::Every(i, _) | PatternExpr::Group(i, _) => collect_filters(i, out),
+        PatternExpr::And(l, r, _) | PatternExpr::Or(l, r, _) => {
+            collect_filters(l, out);
+            collect_filters(r, out);
+        }
+        PatternExpr::Element(el) => out.push((&el.stream, el.filter.as_ref())),
+        PatternExpr::Absent(a) => out.push((&a.stream, a.filter.as_ref())),
     }
 }
 

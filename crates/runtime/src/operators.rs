@@ -576,6 +576,9 @@ fn build_pipeline_in(
                     None => DEFAULT_MAX_PARTIAL_MATCHES,
                 };
                 arity = p.emit.len();
+                if !p.probes.is_empty() {
+                    pipeline.push(Box::new(crate::table_ops::StreamProbes::new(&p.probes)?));
+                }
                 // The common two-step shape runs on its fast path (same semantics);
                 // 'pattern.fast_path' = 'false' keeps it on the general automaton.
                 let fast = match q.options.get("pattern.fast_path").map(|v| v.trim()) {

@@ -36,6 +36,51 @@ impl TableProbeOp {
     }
 }
 
+/// The `IN Table` tests of a pattern's filters, per input stream: events of a stream with tests
+/// get their BOOL columns after their attributes; other streams' events pass unchanged.
+pub struct StreamProbes {
+    by_stream: Vec<(usize, TableProbeOp)>,
+}
+
+impl StreamProbes {
+    /// `probes`: (stream, its arity, its tests).
+    pub fn new(probes: &[(usize, usize, Vec<TableProbe>)]) -> Result<StreamProbes, CompileError> {
+        Ok(StreamProbes {
+            by_stream: probes
+                .iter()
+                .map(|(s, arity, p)| Ok((*s, TableProbeOp::new(p, *arity)?)))
+                .collect::<Result<_, CompileError>>()?,
+        })
+    }
+}
+
+impl BatchOperator for StreamProbes {
+    fn process(&mut self, input: &Batch, ctx: &mut OpCtx<'_>, out: &mut Batch) {
+        match self.by_stream.iter_mut().find(|(s, _)| *s == ctx.stream) {
+            Some((_, op)) => {
+                out.reset(op.arity);
+                op.process(input, ctx, out);
+            }
+            None => {
+                out.reset(input.arity());
+                for r in input.rows() {
+                    out.push(r.ts, r.kind, r.values);
+                }
+            }
+        }
+    }
+
+    /// Rows differ in width per stream; each batch carries its own.
+    fn output_arity(&self) -> usize {
+        0
+    }
+
+    /// Runs with the pattern (inside a partition's per-key part).
+    fn is_stateful(&self) -> bool {
+        true
+    }
+}
+
 /// Makes the keys that `IN Table` tests of external tables will look up for `input` visible
 /// (one store round trip per table for the batch's misses). On a store error, every row of the
 /// batch is reported as failed and `false` is returned.

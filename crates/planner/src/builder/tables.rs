@@ -112,7 +112,7 @@ pub(super) fn count_in_table(q: &ast::Query) -> usize {
     n
 }
 
-fn count_expr(e: &Expr) -> usize {
+pub(crate) fn count_expr(e: &Expr) -> usize {
     let sub = |x: &Expr| count_expr(x);
     match &e.kind {
         ExprKind::Literal(_) | ExprKind::Duration(_) | ExprKind::Column(_) => 0,
@@ -141,7 +141,7 @@ fn count_expr(e: &Expr) -> usize {
 
 /// Collects the `IN Table` tests of one query; each test's result is a BOOL column at
 /// `base + i` of the row.
-pub(super) struct ProbeSink {
+pub(crate) struct ProbeSink {
     tables: Vec<TablePlan>,
     table_ids: HashMap<String, TableId>,
     streams: Vec<String>,
@@ -160,6 +160,11 @@ impl ProbeSink {
             capacity,
             probes: RefCell::new(Vec::new()),
         }
+    }
+
+    /// The first column of the tests (the width of the row they extend).
+    pub fn base(&self) -> usize {
+        self.base
     }
 
     /// Columns reserved for the tests.
